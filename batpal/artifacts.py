@@ -1,0 +1,42 @@
+"""Stage artefacts in the run directory: the reference policy pi0 saved and loaded as a frozen actor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torchrl.modules import ProbabilisticActor
+
+from batpal.nn import make_actor
+
+AGENTS = "agents"
+REFERENCE_POLICY = "pi0.pt"
+
+
+def save_reference_policy(
+    path: str | Path, actor: ProbabilisticActor, env_name: str, dims: dict[str, int], hidden: list[int]
+) -> None:
+    """Writes pi0's weights with what is needed to rebuild it (env, sizes, widths)."""
+    payload = {"env": env_name, "dims": dict(dims), "hidden": list(hidden), "state_dict": actor.state_dict()}
+    tmp = Path(str(path) + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load_reference_policy(path: str | Path, device: str | torch.device = "cpu") -> tuple[ProbabilisticActor, dict]:
+    """The frozen pi0 (no gradients) and its metadata; a clear error for a missing or corrupt file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"reference policy {path} does not exist; run the pretrain stage first.")
+    try:
+        payload: dict[str, Any] = torch.load(path, map_location=device, weights_only=False)
+        dims = payload["dims"]
+        actor = make_actor(
+            [(AGENTS, "observation")], dims["obs_dim"], dims["n_agents"], dims["n_actions"], payload["hidden"]
+        )
+        actor.load_state_dict(payload["state_dict"])
+    except (KeyError, RuntimeError, EOFError, OSError, ValueError) as err:
+        raise ValueError(f"reference policy {path} is corrupt or incompatible: {err}") from err
+    actor.requires_grad_(False)
+    return actor.to(device), {"env": payload["env"], "dims": dims, "hidden": payload["hidden"]}

@@ -1,0 +1,139 @@
+"""Base LightningModule for on-policy stages: env + collector lifecycle, episode metrics, exact checkpoints.
+
+Subclasses build their networks in ``__init__``, give the policy to act with (``rollout_policy``) and
+implement ``update(batch)``; this class feeds them one collector batch per ``training_step``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
+
+import lightning as L
+import torch
+from tensordict import TensorDict, TensorDictBase
+from tensordict.nn import TensorDictModuleBase
+from torch.utils.data import DataLoader
+from torchrl.collectors import Collector
+from torchrl.envs import EnvBase
+
+from batpal.data import CollectorStream, finished_episodes, make_collector
+from batpal.envs import make
+from batpal.envs.registry import check_env_name
+
+# One value per iteration; ``batch_size`` is required by Lightning with the ``dataloader_iter`` step flavour.
+_STEP: dict[str, Any] = {"on_step": True, "on_epoch": False, "batch_size": 1}
+
+
+class RolloutModule(L.LightningModule, ABC):
+    """Drives a TorchRL collector over ``env_name`` and hands each batch to ``update`` (manual optimization)."""
+
+    def __init__(
+        self,
+        env_name: str,
+        num_envs: int,
+        rollout_steps: int,
+        total_frames: int,
+        iters_per_epoch: int,
+        seed: int,
+        env_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        check_env_name(env_name)
+        if total_frames < 1:
+            raise ValueError(f"total frames must be >= 1, got {total_frames}.")
+        self.automatic_optimization = False
+        self.env_name, self.num_envs, self.rollout_steps = env_name, int(num_envs), int(rollout_steps)
+        self.total_frames, self.iters_per_epoch, self.seed = int(total_frames), int(iters_per_epoch), int(seed)
+        self.env_kwargs = dict(env_kwargs or {})
+        self.frames = 0  # env steps collected so far, all ranks together
+        self.wall_s = 0.0  # seconds spent in training steps, summed over resumes
+        self.world_size_hint = 1  # set by the stage from its Trainer before fit
+        self.env: EnvBase | None = None
+        self.collector: Collector | None = None
+        self._restored: dict[str, Any] | None = None
+        self._last_return = float("nan")
+
+    # -- sizes ---------------------------------------------------------------------------------------
+    @property
+    def frames_per_iteration(self) -> int:
+        """Env steps one iteration collects over all ranks."""
+        return self.num_envs * self.rollout_steps * self._world_size()
+
+    def num_epochs(self) -> int:
+        """Trainer epochs needed to collect ``total_frames`` (an epoch is ``iters_per_epoch`` iterations)."""
+        iterations = math.ceil(self.total_frames / self.frames_per_iteration)
+        return max(1, math.ceil(iterations / self.iters_per_epoch))
+
+    def _world_size(self) -> int:
+        return self.trainer.world_size if self._trainer is not None else self.world_size_hint
+
+    # -- hooks for subclasses ------------------------------------------------------------------------
+    @abstractmethod
+    def rollout_policy(self) -> TensorDictModuleBase:
+        """The policy the collector acts with (it must write every key ``update`` reads)."""
+
+    @abstractmethod
+    def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
+        """One iteration's optimizer steps on ``batch`` ``[envs, time]``; returns scalars to log."""
+
+    # -- data ----------------------------------------------------------------------------------------
+    def train_dataloader(self) -> DataLoader:
+        """Builds env and collector on this rank's device (after Lightning moved the module there)."""
+        if self.collector is None:
+            rank = self.global_rank if self._trainer is not None else 0
+            self.env = make(self.env_name, self.num_envs, self.seed + 1000 * rank, self.device, **self.env_kwargs)
+            self.collector = make_collector(self.env, self.rollout_policy(), self.rollout_steps)
+            if self._restored is not None:
+                self._restore_rollout_state(self._restored)
+                self._restored = None
+        return CollectorStream(self.collector, self.iters_per_epoch).loader()
+
+    def training_step(self, dataloader_iter: Iterator[TensorDictBase]) -> None:
+        """One iteration: collect a batch with the current policy, then the subclass's updates."""
+        start = time.perf_counter()
+        batch, _, _ = next(dataloader_iter)  # Lightning yields (batch, batch_idx, dataloader_idx)
+        self.frames += self.frames_per_iteration
+        metrics = self.update(batch)
+        self.wall_s += time.perf_counter() - start
+        self._log_episodes(batch)
+        self.log_dict({f"train/{k}": v for k, v in metrics.items()}, **_STEP)
+        self.log("frames", float(self.frames), prog_bar=True, **_STEP)
+
+    def _log_episodes(self, batch: TensorDictBase) -> None:
+        stats = finished_episodes(batch)
+        if stats.count:
+            self._last_return = float(stats.returns.mean())
+            self.log("train/return", self._last_return, prog_bar=True, sync_dist=True, **_STEP)
+            if stats.wins is not None:
+                self.log("train/win_rate", float(stats.wins.mean()), prog_bar=True, sync_dist=True, **_STEP)
+
+    # -- checkpoints ---------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Stores what the weights do not: frames, RNG states, the envs' simulator state and the carrier."""
+        state: dict[str, Any] = {"frames": self.frames, "wall_s": self.wall_s, "torch_rng": torch.get_rng_state()}
+        if self.collector is not None:
+            state["collector"] = self.collector.state_dict()
+            # the envs' current observation mid-episode, as plain tensors so checkpoints load with weights_only
+            state["carrier"] = self.collector._carrier.to_dict()
+            state["sim"] = self.env.base_env.state_dict()  # simulator state and RNG (MPE, LBF)
+        checkpoint["rollout_state"] = state
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("rollout_state")
+        if state is None:
+            raise ValueError("checkpoint has no 'rollout_state': it was not written by batpal.")
+        self.frames = int(state["frames"])
+        self.wall_s = float(state["wall_s"])
+        self._restored = state
+
+    def _restore_rollout_state(self, state: dict[str, Any]) -> None:
+        torch.set_rng_state(state["torch_rng"])
+        if "collector" in state:
+            self.collector.load_state_dict(state["collector"], strict=False)
+            carrier = self.collector._carrier
+            carrier.update(TensorDict(state["carrier"], batch_size=carrier.batch_size, device=carrier.device))
+            self.env.base_env.load_state_dict(state["sim"])

@@ -1,0 +1,39 @@
+"""Shared fixtures: configs composed with Hydra as a user would, shrunk for CPU speed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+TINY = [
+    "env.num_envs=16",
+    "algo.rollout_steps=25",
+    "algo.ppo_epochs=2",
+    "pretrain.frames=1600",  # 4 iterations of 16 x 25
+    "pretrain.iters_per_epoch=2",
+    "pretrain.eval_episodes=8",
+    "model.hidden=[32,32]",
+    "trainer.enable_progress_bar=false",
+]
+
+
+def compose_config(overrides: list[str], run_dir: Path | None = None) -> DictConfig:
+    """``fit.yaml`` composed with ``overrides`` (and ``run_dir``), exactly as ``python -m batpal.fit`` would."""
+    extra = [f"run_dir={run_dir}"] if run_dir is not None else []
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return compose("fit", overrides=[*overrides, *extra])
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path: Path):
+    """Factory: a tiny MPE-Spread run config in ``tmp_path / name``."""
+
+    def make(*overrides: str, name: str = "run") -> DictConfig:
+        return compose_config(["experiment=mpe_spread", *TINY, *overrides], tmp_path / name)
+
+    return make
