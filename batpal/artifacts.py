@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,16 @@ REFERENCE_POLICY = "pi0.pt"
 
 
 def save_reference_policy(
-    path: str | Path, actor: ProbabilisticActor, env_name: str, dims: dict[str, int], hidden: list[int]
+    path: str | Path, actor: ProbabilisticActor, env_name: str, dims: dict[str, int], model: Mapping[str, Any]
 ) -> None:
-    """Writes pi0's weights with what is needed to rebuild it (env, sizes, widths)."""
-    payload = {"env": env_name, "dims": dict(dims), "hidden": list(hidden), "state_dict": actor.state_dict()}
+    """Writes pi0's weights with what is needed to rebuild it (env, sizes, widths, activation)."""
+    payload = {
+        "env": env_name,
+        "dims": dict(dims),
+        "hidden": list(model["hidden"]),
+        "activation": str(model["activation"]),
+        "state_dict": actor.state_dict(),
+    }
     tmp = Path(str(path) + ".tmp")
     torch.save(payload, tmp)
     tmp.replace(path)
@@ -33,10 +40,16 @@ def load_reference_policy(path: str | Path, device: str | torch.device = "cpu") 
         payload: dict[str, Any] = torch.load(path, map_location=device, weights_only=False)
         dims = payload["dims"]
         actor = make_actor(
-            [(AGENTS, "observation")], dims["obs_dim"], dims["n_agents"], dims["n_actions"], payload["hidden"]
+            [(AGENTS, "observation")],
+            dims["obs_dim"],
+            dims["n_agents"],
+            dims["n_actions"],
+            payload["hidden"],
+            payload["activation"],
         )
         actor.load_state_dict(payload["state_dict"])
     except (KeyError, RuntimeError, EOFError, OSError, ValueError) as err:
         raise ValueError(f"reference policy {path} is corrupt or incompatible: {err}") from err
     actor.requires_grad_(False)
-    return actor.to(device), {"env": payload["env"], "dims": dims, "hidden": payload["hidden"]}
+    meta = {"env": payload["env"], "dims": dims, "hidden": payload["hidden"], "activation": payload["activation"]}
+    return actor.to(device), meta

@@ -34,3 +34,9 @@ def resolve_checkpoint(ckpt_path: str | None, run_dir: str | Path) -> Path | Non
     if not isinstance(state, dict) or "state_dict" not in state or "rollout_state" not in state:
         raise ValueError(f"checkpoint {path} is not a batpal Lightning checkpoint.")
     return path
+
+
+def checkpoint_stage(path: Path) -> str:
+    """The stage (pretrain, calibrate, adversarial) that wrote checkpoint ``path``."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    return str(state["rollout_state"].get("stage", "pretrain"))

@@ -2,23 +2,56 @@
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+import warnings
+
+from omegaconf import DictConfig, ListConfig
 
 from batpal.envs.registry import check_env_available, check_env_name
 
-STAGES = ("pretrain",)
+STAGES = ("pretrain", "calibrate", "adversarial")
+
+
+def _at_least_one(cfg: DictConfig, *path: str) -> None:
+    value = cfg
+    for key in path:
+        value = value[key]
+    if int(value) < 1:
+        raise ValueError(f"{'.'.join(path)} must be >= 1, got {value}.")
 
 
 def validate(cfg: DictConfig) -> None:
-    """Raise naming the offending override (env, env.num_envs, pretrain.frames, stages) or the missing package."""
+    """Raise naming the offending override (env, sizes, stages, the game's K / Vmax / Vmin / lambda)."""
     check_env_name(cfg.env.name)
-    if int(cfg.env.num_envs) < 1:
-        raise ValueError(f"env.num_envs must be >= 1, got {cfg.env.num_envs}.")
-    if int(cfg.pretrain.frames) < 1:
-        raise ValueError(f"pretrain.frames must be >= 1, got {cfg.pretrain.frames}.")
-    if int(cfg.algo.rollout_steps) < 1:
-        raise ValueError(f"algo.rollout_steps must be >= 1, got {cfg.algo.rollout_steps}.")
+    for path in (
+        ("env", "num_envs"),
+        ("pretrain", "frames"),
+        ("calibrate", "frames"),
+        ("adversarial", "frames"),
+        ("algo", "rollout_steps"),
+        ("game", "K"),
+    ):
+        _at_least_one(cfg, *path)
     unknown = [s for s in cfg.stages if s not in STAGES]
     if unknown:
         raise ValueError(f"unknown stages {unknown}; known stages, in order: {', '.join(STAGES)}.")
+    validate_game(cfg.game)
     check_env_available(cfg.env.name)  # e.g. smacv2 / StarCraft II absent: install steps, before any compute
+
+
+def validate_game(game: DictConfig) -> None:
+    """lambda > 0; Vmax > Vmin^v where both are given (eq. 3); alpha < beta warns (eq. 16-17)."""
+    if float(game.barrier_lambda) <= 0:
+        raise ValueError(
+            f"game.barrier_lambda must be > 0 (the log-barrier weight of eq. 9), got {game.barrier_lambda}."
+        )
+    if game.vmax is not None and game.vmin is not None:
+        vmins = list(game.vmin) if isinstance(game.vmin, ListConfig | list) else [game.vmin]
+        for v, vmin in enumerate(vmins):
+            if not float(game.vmax) > float(vmin):
+                raise ValueError(f"game.vmax must exceed game.vmin (eq. 3): vmax={game.vmax}, vmin[{v}]={vmin}.")
+    if float(game.adversary_lr) < float(game.policy_lr):
+        warnings.warn(
+            f"game.adversary_lr (alpha={game.adversary_lr}) < game.policy_lr (beta={game.policy_lr}): the "
+            "two-timescale update (eq. 16-17) assumes alpha >= beta.",
+            stacklevel=2,
+        )

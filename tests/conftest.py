@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
+
+# One intra-op thread: the tests' tensors are tiny, and 2 threads on 2 shared cores (DDP ranks, a background
+# job) oversubscribe the CPU and slow everything down by 10x or more.
+torch.set_num_threads(1)
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -19,6 +24,7 @@ TINY = [
     "pretrain.eval_episodes=8",
     "model.hidden=[32,32]",
     "trainer.enable_progress_bar=false",
+    "stages=[pretrain]",
 ]
 
 

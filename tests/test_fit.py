@@ -35,7 +35,7 @@ def test_fit_writes_the_run_directory(tiny_cfg):
     assert json.loads((run_dir / "summary.json").read_text()) == summary
     assert (run_dir / "config.yaml").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
-    assert (run_dir / "metrics" / "metrics.csv").read_text().count("\n") > 2
+    assert (run_dir / "metrics" / "pretrain" / "metrics.csv").read_text().count("\n") > 2
     assert any((run_dir / "tensorboard").iterdir())
     assert _actor_weights(run_dir)
 
@@ -73,9 +73,10 @@ def test_ddp_on_two_cpu_processes_trains_checkpoints_and_resumes(tmp_path):
         "pretrain.iters_per_epoch=1",
         "pretrain.eval_episodes=4",
         "trainer.enable_progress_bar=false",
+        "stages=[pretrain]",
         f"hydra.run.dir={run_dir}",
     ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     first = subprocess.run(
         [*base, "pretrain.frames=400"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )

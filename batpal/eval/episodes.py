@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from tensordict.nn import TensorDictModuleBase
+from torchrl.envs import TransformedEnv
 from torchrl.envs.utils import ExplorationType, set_exploration_type
 
 from batpal.envs import make
@@ -49,8 +51,12 @@ def evaluate_policy(
     num_envs: int = 256,
     device: str | torch.device = "cpu",
     env_kwargs: dict[str, Any] | None = None,
+    decorate: Callable[[TransformedEnv], TransformedEnv] | None = None,
 ) -> EvalResult:
-    """Each env plays until its first episode ends; chunks of ``num_envs`` envs until ``episodes`` are done."""
+    """Each env plays until its first episode ends; chunks of ``num_envs`` envs until ``episodes`` are done.
+
+    ``decorate`` appends transforms the policy needs (the type draw, the belief's recurrent state).
+    """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}.")
     returns, discounted, wins = [], [], []
@@ -58,6 +64,8 @@ def evaluate_policy(
     while remaining > 0:
         n = min(num_envs, remaining)
         env = make(env_name, n, chunk_seed, device, **(env_kwargs or {}))
+        if decorate is not None:
+            env = decorate(env)
         try:
             with set_exploration_type(ExplorationType.RANDOM):
                 traj = env.rollout(max_episode_steps, policy, break_when_any_done=False)  # [n, T]

@@ -37,6 +37,8 @@ def env_dims(env_name: str, seed: int, env_kwargs: dict[str, Any] | None = None)
 class MAPPOModule(RolloutModule):
     """Actor and centralised critic with separate optimizers; PPO epochs over minibatches of one batch."""
 
+    stage_name = "pretrain"
+
     def __init__(
         self,
         env_name: str,
@@ -46,6 +48,7 @@ class MAPPOModule(RolloutModule):
         seed: int,
         iters_per_epoch: int = 10,
         hidden: Sequence[int] = (128, 128),
+        activation: str = "relu",
         gamma: float = 0.99,
         gae_lambda: float = 0.95,
         clip_epsilon: float = 0.2,
@@ -62,8 +65,10 @@ class MAPPOModule(RolloutModule):
         self.save_hyperparameters()
         dims = env_dims(env_name, seed, env_kwargs)
         self.dims = dims
-        self.actor = make_actor([(AGENTS, "observation")], dims["obs_dim"], dims["n_agents"], dims["n_actions"], hidden)
-        self.critic = make_critic(["state"], dims["state_dim"], dims["n_agents"], hidden)
+        self.actor = make_actor(
+            [(AGENTS, "observation")], dims["obs_dim"], dims["n_agents"], dims["n_actions"], hidden, activation
+        )
+        self.critic = make_critic(["state"], dims["state_dim"], dims["n_agents"], hidden, activation)
         self.loss = build_mappo_loss(
             self.actor,
             self.critic,

@@ -6,7 +6,9 @@ implement ``update(batch)``; this class feeds them one collector batch per ``tra
 
 from __future__ import annotations
 
+import io
 import math
+import pickle
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from tensordict import TensorDict, TensorDictBase
 from tensordict.nn import TensorDictModuleBase
 from torch.utils.data import DataLoader
 from torchrl.collectors import Collector
-from torchrl.envs import EnvBase
+from torchrl.envs import EnvBase, TransformedEnv
 
 from batpal.data import CollectorStream, finished_episodes, make_collector
 from batpal.envs import make
@@ -30,6 +32,8 @@ _STEP: dict[str, Any] = {"on_step": True, "on_epoch": False, "batch_size": 1}
 
 class RolloutModule(L.LightningModule, ABC):
     """Drives a TorchRL collector over ``env_name`` and hands each batch to ``update`` (manual optimization)."""
+
+    stage_name = "rollout"  # written into checkpoints: ``ckpt_path=last`` resumes the stage it belongs to
 
     def __init__(
         self,
@@ -76,6 +80,10 @@ class RolloutModule(L.LightningModule, ABC):
     def rollout_policy(self) -> TensorDictModuleBase:
         """The policy the collector acts with (it must write every key ``update`` reads)."""
 
+    def decorate_env(self, env: TransformedEnv, rank: int) -> TransformedEnv:
+        """Hook: append stage-specific transforms (type draw, belief state) to the rollout env."""
+        return env
+
     @abstractmethod
     def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
         """One iteration's optimizer steps on ``batch`` ``[envs, time]``; returns scalars to log."""
@@ -85,7 +93,8 @@ class RolloutModule(L.LightningModule, ABC):
         """Builds env and collector on this rank's device (after Lightning moved the module there)."""
         if self.collector is None:
             rank = self.global_rank if self._trainer is not None else 0
-            self.env = make(self.env_name, self.num_envs, self.seed + 1000 * rank, self.device, **self.env_kwargs)
+            env = make(self.env_name, self.num_envs, self.seed + 1000 * rank, self.device, **self.env_kwargs)
+            self.env = self.decorate_env(env, rank)
             self.collector = make_collector(self.env, self.rollout_policy(), self.rollout_steps)
             if self._restored is not None:
                 self._restore_rollout_state(self._restored)
@@ -102,6 +111,7 @@ class RolloutModule(L.LightningModule, ABC):
         self._log_episodes(batch)
         self.log_dict({f"train/{k}": v for k, v in metrics.items()}, **_STEP)
         self.log("frames", float(self.frames), prog_bar=True, **_STEP)
+        self.log("wall_s", self.wall_s, **_STEP)
 
     def _log_episodes(self, batch: TensorDictBase) -> None:
         stats = finished_episodes(batch)
@@ -114,12 +124,18 @@ class RolloutModule(L.LightningModule, ABC):
     # -- checkpoints ---------------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Stores what the weights do not: frames, RNG states, the envs' simulator state and the carrier."""
-        state: dict[str, Any] = {"frames": self.frames, "wall_s": self.wall_s, "torch_rng": torch.get_rng_state()}
+        state: dict[str, Any] = {
+            "stage": self.stage_name,
+            "frames": self.frames,
+            "wall_s": self.wall_s,
+            "torch_rng": torch.get_rng_state(),
+        }
         if self.collector is not None:
             state["collector"] = self.collector.state_dict()
             # the envs' current observation mid-episode, as plain tensors so checkpoints load with weights_only
             state["carrier"] = self.collector._carrier.to_dict()
-            state["sim"] = self.env.base_env.state_dict()  # simulator state and RNG (MPE, LBF)
+            state["sim"] = _pack(_env_state(self.env.base_env))  # simulator state and its RNG
+            state["transforms"] = _pack(self.env.transform.state_dict())  # e.g. the type draw's generator
         checkpoint["rollout_state"] = state
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -136,4 +152,28 @@ class RolloutModule(L.LightningModule, ABC):
             self.collector.load_state_dict(state["collector"], strict=False)
             carrier = self.collector._carrier
             carrier.update(TensorDict(state["carrier"], batch_size=carrier.batch_size, device=carrier.device))
-            self.env.base_env.load_state_dict(state["sim"])
+            _load_env_state(self.env.base_env, _unpack(state["sim"]))
+            self.env.transform.load_state_dict(_unpack(state["transforms"]))
+
+
+def _env_state(env: EnvBase) -> Any:
+    """An env's full simulator state: ``env_state()`` where it has one (LBF), else its ``state_dict`` (MPE)."""
+    return env.env_state() if hasattr(env, "env_state") else env.state_dict()
+
+
+def _load_env_state(env: EnvBase, state: Any) -> None:
+    if hasattr(env, "load_env_state"):
+        env.load_env_state(state)
+    else:
+        env.load_state_dict(state)
+
+
+def _pack(obj: Any) -> torch.Tensor:
+    """Pickled bytes as a uint8 tensor, so checkpoints with numpy RNG states still load with ``weights_only``."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer, pickle_protocol=pickle.HIGHEST_PROTOCOL)
+    return torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8)
+
+
+def _unpack(blob: torch.Tensor) -> Any:
+    return torch.load(io.BytesIO(blob.numpy().tobytes()), weights_only=False)

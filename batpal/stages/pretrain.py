@@ -26,6 +26,7 @@ def build_pretrain_module(cfg: DictConfig) -> MAPPOModule:
         seed=cfg.seed,
         iters_per_epoch=cfg.pretrain.iters_per_epoch,
         hidden=list(cfg.model.hidden),
+        activation=cfg.model.activation,
         env_kwargs=OmegaConf.to_container(cfg.env.kwargs),
         _convert_="all",
     )
@@ -49,7 +50,7 @@ def run_pretrain(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summary
         max_episode_steps=cfg.env.max_episode_steps,
         env_kwargs=OmegaConf.to_container(cfg.env.kwargs),
     ).summary()
-    save_reference_policy(run_dir / REFERENCE_POLICY, module.actor, cfg.env.name, module.dims, list(cfg.model.hidden))
+    save_reference_policy(run_dir / REFERENCE_POLICY, module.actor, cfg.env.name, module.dims, cfg.model)
     figures = {
         "frames": module.frames,
         "wall_s": round(module.wall_s, 2),

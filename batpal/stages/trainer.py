@@ -15,7 +15,8 @@ from batpal.modules import RolloutModule
 
 def build_trainer(cfg: DictConfig, run_dir: Path, module: RolloutModule) -> L.Trainer:
     """A Trainer whose epochs (``iters_per_epoch`` iterations each) cover the module's frame budget."""
-    loggers = [instantiate(logger) for logger in cfg.logger.values()] if cfg.get("logger") else False
+    # one version per stage: metrics/<stage>/metrics.csv, tensorboard/<stage>/
+    loggers = [instantiate(lg, version=module.stage_name) for lg in cfg.logger.values()] if cfg.get("logger") else False
     every_epoch = ModelCheckpoint(
         dirpath=checkpoint_dir(run_dir),
         filename="epoch{epoch}",

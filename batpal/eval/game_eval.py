@@ -1,0 +1,49 @@
+"""Evaluation inside the type game: a fixed type z in one world, played by a BATPAL module's joint policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torchrl.envs import InitTracker, TransformedEnv
+
+from batpal.eval.episodes import EvalResult, evaluate_policy
+from batpal.game.worlds import TypeAssignment
+
+
+@torch.no_grad()
+def evaluate_type(
+    module: Any, type_index: int, world: int, episodes: int, *, seed: int, max_episode_steps: int
+) -> EvalResult:
+    """Every episode has type ``type_index``; world 1: the defender pi_omega with its belief, world 0: pi0.
+
+    The policy input is chi's belief (no teacher forcing) unless the module's ``belief_source`` says otherwise.
+    """
+    space = module.space
+
+    def decorate(env: TransformedEnv) -> TransformedEnv:
+        n = env.batch_size.numel()
+        worlds = torch.full((n,), world, dtype=torch.long, device=env.device)
+        draw = TypeAssignment(module.prior.probs.float(), space.n_agents, space.K, worlds, seed)
+        draw.set_fixed_type(type_index)
+        env.append_transform(InitTracker())
+        env.append_transform(draw)
+        env.append_transform(module.belief.primer())
+        return env
+
+    forcing = module.policy_input.teacher_forcing
+    module.policy_input.teacher_forcing = 0.0
+    try:
+        return evaluate_policy(
+            module.rollout_policy(),
+            module.env_name,
+            episodes,
+            seed=seed,
+            gamma=module.hparams.gamma,
+            max_episode_steps=max_episode_steps,
+            device=module.device,
+            env_kwargs=module.env_kwargs,
+            decorate=decorate,
+        )
+    finally:
+        module.policy_input.teacher_forcing = forcing

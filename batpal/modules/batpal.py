@@ -1,0 +1,351 @@
+"""Stage ``adversarial`` (and ``calibrate``): Algorithm 1 as one LightningModule with manual optimization.
+
+One ``training_step`` = one iteration: the collector plays both worlds with the joint policy (belief GRU ->
+policy input -> pi_omega / pi0 with the victim taken over by psi_k), then TorchRL's GAE, then the updates of
+the critics phi(1), phi(0), the belief chi, the policy omega (eq. 17) and the drawn adversary psi_k (EC-PPO,
+eq. 14 and 16), each with its own optimizer; alpha (adversary lr) >= beta (policy lr) is the two-timescale
+condition. ``calibrate=True`` is the same machinery with world 0 only and an unconstrained adversary
+(K = 1): the worst case that gives Vmin^v.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from tensordict import TensorDictBase
+from tensordict.nn import TensorDictModuleBase, TensorDictSequential
+from torchrl.envs import InitTracker, TransformedEnv
+from torchrl.modules import MLP, MaskedCategorical, PopArtValueNorm
+from torchrl.objectives.multiagent import MAPPOLoss
+
+from batpal.artifacts import load_reference_policy
+from batpal.game import Bands, TypePrior, TypeSpace
+from batpal.game.belief_input import PolicyBeliefInput
+from batpal.game.takeover import JointPolicy
+from batpal.game.worlds import TypeAssignment
+from batpal.modules.game_metrics import finished_by_type, value_zero_by_type
+from batpal.modules.rollout import RolloutModule
+from batpal.nn.activations import activation_class
+from batpal.nn.actor import AgentActorNet, actor_net, make_actor
+from batpal.nn.adversary import AdversaryPopulation
+from batpal.nn.belief import make_belief
+from batpal.objectives.belief import belief_accuracy, belief_loss, teacher_forcing_prob
+from batpal.objectives.critics import critic_loss, masked_mean, team_gae
+from batpal.objectives.ec_ppo import ec_ppo_loss
+from batpal.objectives.guards import NonFiniteGuard
+
+AGENTS, ADVERSARY = "agents", "adversary"
+
+
+class BATPALModule(RolloutModule):
+    """pi_omega, chi, phi(1), phi(0) and psi_1..psi_K trained simultaneously against frozen pi0 (Algorithm 1)."""
+
+    def __init__(
+        self,
+        env_name: str,
+        num_envs: int,
+        rollout_steps: int,
+        total_frames: int,
+        seed: int,
+        reference_policy: str,
+        vmax: float,
+        vmin: float | Sequence[float],
+        K: int = 4,
+        iters_per_epoch: int = 10,
+        calibrate: bool = False,
+        prior: str = "uniform",
+        benign_prob: float = 0.2,
+        world1_fraction: float = 0.5,
+        barrier_lambda: float = 0.2,
+        zeta: float = 0.5,
+        gamma: float = 0.99,
+        gae_lambda: float = 0.95,
+        clip_epsilon: float = 0.2,
+        entropy_coeff: float = 0.01,
+        adversary_entropy_coeff: float = 0.001,
+        policy_lr: float = 5e-4,
+        adversary_lr: float = 5e-4,
+        critic_lr: float = 5e-4,
+        belief_lr: float = 5e-4,
+        ppo_epochs: int = 5,
+        minibatches: int = 1,
+        max_grad_norm: float = 10.0,
+        hidden: Sequence[int] = (128, 128),
+        activation: str = "relu",
+        belief_mode: str = "softmax",
+        belief_hidden: int = 128,
+        belief_source: str = "belief",
+        teacher_forcing_until: float = 0.5,
+        env_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(env_name, num_envs, rollout_steps, total_frames, iters_per_epoch, seed, env_kwargs)
+        _check_game_args(K, vmax, vmin, barrier_lambda, policy_lr, adversary_lr, world1_fraction, calibrate)
+        self.save_hyperparameters()
+        pi0, meta = load_reference_policy(reference_policy)
+        if meta["env"] != env_name:
+            raise ValueError(f"reference policy {reference_policy} was trained on {meta['env']!r}, not {env_name!r}.")
+        dims = self.dims = meta["dims"]
+        n, obs, n_act, state = dims["n_agents"], dims["obs_dim"], dims["n_actions"], dims["state_dim"]
+        self.space = TypeSpace(n, K)
+        self.bands = Bands(vmax, vmin, K, n)
+        self.prior = TypePrior.uniform(self.space) if prior == "uniform" else TypePrior.authors(self.space, benign_prob)
+        self.pi0 = actor_net(pi0)  # frozen: requires_grad False, never in an optimizer
+        self.belief = make_belief(n, obs, n_act, self.space.size, belief_mode, belief_hidden)
+        self.belief_sequence = self.belief.sequence_module()
+        self.policy_input = PolicyBeliefInput(self.space, belief_mode, belief_source, seed)
+        d_belief = self.belief.out_dim
+        omega = AgentActorNet(obs + d_belief, n, n_act, hidden, activation)
+        self.omega = make_actor([(AGENTS, "observation"), (AGENTS, "policy_belief")], 0, n, n_act, net=omega)
+        self.adversaries = AdversaryPopulation(obs + n, n_act, K, hidden, activation)
+        self.joint = JointPolicy(omega, self.pi0, self.adversaries)
+        critic = {
+            "in_features": state + self.space.size,
+            "out_features": 1,
+            "num_cells": list(hidden),
+            "activation_class": activation_class(activation),
+        }
+        self.phi1, self.phi0 = MLP(**critic), MLP(**critic)
+        self.norm1, self.norm0 = PopArtValueNorm(shape=1), PopArtValueNorm(shape=1)
+        self.omega_loss = MAPPOLoss(
+            self.omega,
+            None,
+            clip_epsilon=clip_epsilon,
+            entropy_coeff=entropy_coeff,
+            normalize_advantage=False,
+            reduction="none",
+        )
+        self.omega_loss.set_keys(
+            action=(AGENTS, "action"), sample_log_prob=(AGENTS, "action_log_prob"), advantage=(AGENTS, "advantage")
+        )
+        self.stage_name = "calibrate" if calibrate else "adversarial"
+        self.schedule = torch.Generator().manual_seed(seed + 7)  # same on every rank: which psi_k to update
+        self.guard = NonFiniteGuard()
+
+    # -- rollouts ------------------------------------------------------------------------------------
+    def decorate_env(self, env: TransformedEnv, rank: int) -> TransformedEnv:
+        """Adds is_init, the type draw with the world split, and the belief's recurrent state."""
+        world = torch.zeros(self.num_envs, dtype=torch.long)
+        if not self.hparams.calibrate:
+            world[: max(1, round(self.num_envs * self.hparams.world1_fraction))] = 1
+        env.append_transform(InitTracker())
+        env.append_transform(
+            TypeAssignment(
+                self.prior.probs.float(),
+                self.space.n_agents,
+                self.space.K,
+                world.to(env.device),
+                self.seed + 1000 * rank + 1,
+            )
+        )
+        env.append_transform(self.belief.primer())
+        return env
+
+    def rollout_policy(self) -> TensorDictModuleBase:
+        return TensorDictSequential(self.belief, self.policy_input, self.joint)
+
+    # -- optimizers ----------------------------------------------------------------------------------
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        hp = self.hparams
+        return [
+            torch.optim.Adam(self.joint.omega.parameters(), lr=hp.policy_lr),  # beta, eq. 17
+            torch.optim.Adam([*self.phi1.parameters(), *self.phi0.parameters()], lr=hp.critic_lr),
+            torch.optim.Adam(self.belief.parameters(), lr=hp.belief_lr),
+            *(torch.optim.Adam(net.parameters(), lr=hp.adversary_lr) for net in self.adversaries.nets),  # alpha
+        ]
+
+    # -- one iteration of Algorithm 1 -----------------------------------------------------------------
+    def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
+        hp = self.hparams
+        opt_omega, opt_critic, opt_belief, *opt_adv = self.optimizers()
+        k = int(torch.randint(1, hp.K + 1, (1,), generator=self.schedule))  # psi_k updated this iteration
+        self.policy_input.teacher_forcing = teacher_forcing_prob(
+            self.frames / self.total_frames, hp.teacher_forcing_until
+        )
+        with torch.no_grad():
+            value, next_value = self._values(batch), self._values(batch["next"])  # [B, T, 1]
+            adv, target = team_gae(
+                value,
+                next_value,
+                batch["next", "reward"],
+                batch["next", "done"],
+                batch["next", "terminated"],
+                hp.gamma,
+                hp.gae_lambda,
+            )
+        world1 = batch["world"] == 1  # [B, T]
+        v0 = value_zero_by_type(batch, next_value, ~world1, self.space, hp.gamma)  # eq. 13 per (v, k)
+        self._prepare_advantages(batch, adv, target, world1, k)
+        logs: dict[str, torch.Tensor] = {}
+        if not hp.calibrate:
+            logs.update(self._update_belief(batch[world1[:, 0]], opt_belief))
+        flat = batch.reshape(-1)
+        n_mb = max(1, hp.minibatches)
+        for _ in range(hp.ppo_epochs):
+            for idx in torch.randperm(flat.numel()).chunk(n_mb):
+                mb = flat[idx]
+                losses = self._losses(mb, k, v0)
+                total = sum(losses.values())
+                if not self.guard.ok(total, reduce=self._sum_over_ranks):
+                    continue
+                for opt in (opt_omega, opt_critic, opt_adv[k - 1]):
+                    opt.zero_grad()
+                self.manual_backward(total)
+                for opt in (opt_omega, opt_critic, opt_adv[k - 1]):
+                    self.clip_gradients(opt, hp.max_grad_norm, "norm")
+                    opt.step()
+                logs.update({name: loss.detach() for name, loss in losses.items()})
+        logs.update(self._game_metrics(batch, v0, k))
+        return logs
+
+    def _values(self, td: TensorDictBase) -> torch.Tensor:
+        """phi(1) in world-1 envs, phi(0) in world-0 envs, on (state, type one-hot): [.., 1], real scale."""
+        x = torch.cat([td["state"], self.space.one_hot(td["type"])], dim=-1)
+        return torch.where((td["world"] == 1).unsqueeze(-1), self.phi1(x), self.phi0(x))
+
+    def _prepare_advantages(self, batch, adv, target, world1, k) -> None:
+        """Stores targets and standardised advantages: the team's (omega, world 1) and psi_k's (both worlds)."""
+        n = self.space.n_agents
+        batch.set("value_target", target)
+        victim = batch["victim"]
+        agent = torch.arange(n, device=victim.device)
+        team_mask = world1.unsqueeze(-1) & (agent != victim.unsqueeze(-1))  # [B, T, N] non-victims in world 1
+        batch.set("team_mask", team_mask)
+        batch.set(
+            (AGENTS, "advantage"), _standardise(adv, world1.unsqueeze(-1)).unsqueeze(-2).expand(*adv.shape[:-1], n, 1)
+        )
+        mine = (batch["severity"] == k) & (batch["type"] > 0)  # [B, T] steps where psi_k acted
+        batch.set("adv_mask_1", mine & world1)
+        batch.set("adv_mask_0", mine & ~world1)
+        adv1 = _standardise(adv, (mine & world1).unsqueeze(-1))
+        adv0 = _standardise(adv, (mine & ~world1).unsqueeze(-1), centre=False)
+        batch.set("adversary_advantage", torch.where(world1.unsqueeze(-1), adv1, adv0).squeeze(-1))
+
+    def _losses(self, mb: TensorDictBase, k: int, v0: dict) -> dict[str, torch.Tensor]:
+        """Critic, omega (masked MAPPO clip loss) and psi_k (EC-PPO) losses on one minibatch of steps."""
+        hp = self.hparams
+        world1 = mb["world"] == 1
+        x = torch.cat([mb["state"], self.space.one_hot(mb["type"])], dim=-1)
+        target = mb["value_target"]
+        losses = {
+            "loss_critic_1": critic_loss(self.phi1(x)[world1], target[world1], self.norm1),
+            "loss_critic_0": critic_loss(self.phi0(x)[~world1], target[~world1], self.norm0),
+        }
+        if not hp.calibrate:
+            out = self.omega_loss(mb.select(AGENTS, "state"))
+            mask = mb["team_mask"]
+            losses["loss_omega"] = masked_mean(out["loss_objective"], mask) + masked_mean(out["loss_entropy"], mask)
+        losses["loss_adversary"] = self._adversary_loss(mb, k, v0)
+        return losses
+
+    def _adversary_loss(self, mb: TensorDictBase, k: int, v0: dict) -> torch.Tensor:
+        """EC-PPO (eq. 14) for psi_k, per victim v with its band [l, h] and V_hat(0)(v, k); mean over victims."""
+        hp = self.hparams
+        dist = MaskedCategorical(
+            logits=self.adversaries.logits_of(k, mb[ADVERSARY, "input"]), mask=mb[ADVERSARY, "action_mask"]
+        )
+        logp = dist.log_prob(mb[ADVERSARY, "action"])  # on exactly the inputs psi_k acted on
+        m1, m0, adv = mb["adv_mask_1"], mb["adv_mask_0"], mb["adversary_advantage"]
+        terms = []
+        for v in range(self.space.n_agents):
+            on_v = mb["victim"] == v
+            s1, s0 = m1 & on_v, m0 & on_v
+            if not bool((s1 | s0).any()):
+                continue
+            low, high = self.bands.interval(v, k)
+            if hp.calibrate:
+                # Unconstrained worst case against pi0: the clipped PPO term alone, on world-0 steps (min V(0)).
+                s1, s0, v0 = s0, torch.zeros_like(s0), {}
+            result = ec_ppo_loss(
+                logp[s1],
+                mb[ADVERSARY, "log_prob"][s1],
+                adv[s1],
+                logp[s0],
+                adv[s0],
+                v0_hat=v0.get((v, k), float("nan")),
+                low=low,
+                high=high,
+                lam=hp.barrier_lambda,
+                zeta=hp.zeta,
+                clip_epsilon=hp.clip_epsilon,
+                entropy=dist.entropy()[s1],
+                entropy_coeff=hp.adversary_entropy_coeff,
+            )
+            terms.append(result.loss)
+        return torch.stack(terms).mean() if terms else logp.sum() * 0.0
+
+    def _update_belief(self, world1: TensorDictBase, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+        """One cross-entropy step of chi on the world-1 histories [B1, T] against the true type."""
+        td = self.belief_sequence(world1.select(*self.belief_sequence.in_keys, "type").clone())
+        loss = belief_loss(
+            td[AGENTS, "belief_logits"], td["type"], self.hparams.belief_mode, targets=self._belief_targets(td["type"])
+        )
+        if self.guard.ok(loss, reduce=self._sum_over_ranks):
+            opt.zero_grad()
+            self.manual_backward(loss)
+            self.clip_gradients(opt, self.hparams.max_grad_norm, "norm")
+            opt.step()
+        accuracy = belief_accuracy(world1[AGENTS, "belief"], world1["type"], self.hparams.belief_mode)
+        return {"loss_belief": loss.detach(), "belief_accuracy": torch.tensor(accuracy)}
+
+    def _belief_targets(self, z: torch.Tensor) -> torch.Tensor:
+        return self.space.one_hot(z) if self.hparams.belief_mode == "softmax" else self.space.factored(z)
+
+    def _game_metrics(self, batch: TensorDictBase, v0: dict, k: int) -> dict[str, torch.Tensor]:
+        """Return per type in world 1, measured severity eta(V_hat(0)) of each psi_k, the drawn k."""
+        out: dict[str, torch.Tensor] = {"updated_k": torch.tensor(float(k))}
+        for key, value in finished_by_type(batch, self.space).items():
+            out[key] = torch.tensor(value)
+        for kk in range(1, self.space.K + 1):
+            etas = [
+                float(self.bands.severity(torch.tensor(v0[(v, kk)]), torch.tensor(v)))
+                for v in range(self.space.n_agents)
+                if (v, kk) in v0
+            ]
+            if etas:
+                out[f"severity/psi_{kk}"] = torch.tensor(sum(etas) / len(etas))
+        return out
+
+    def _sum_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
+        return self.trainer.strategy.reduce(value, reduce_op="sum") if self._trainer is not None else value
+
+    # -- checkpoints ---------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["rollout_state"]["schedule"] = self.schedule.get_state()
+        checkpoint["rollout_state"]["teacher_forcing"] = self.policy_input.generator.get_state()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        self.schedule.set_state(checkpoint["rollout_state"]["schedule"])
+        self.policy_input.generator.set_state(checkpoint["rollout_state"]["teacher_forcing"])
+
+
+def _standardise(x: torch.Tensor, mask: torch.Tensor, centre: bool = True) -> torch.Tensor:
+    """(x - mean) / std over ``mask`` (statistics of the selected entries only); unchanged if too few."""
+    sel = x[mask.expand_as(x)]
+    if sel.numel() < 2:
+        return x
+    mean = sel.mean() if centre else 0.0
+    return (x - mean) / sel.std().clamp_min(1e-6)
+
+
+def _check_game_args(K, vmax, vmin, barrier_lambda, policy_lr, adversary_lr, world1_fraction, calibrate) -> None:
+    """Bad game settings fail before any compute; alpha < beta only warns (the paper's two-timescale condition)."""
+    if int(K) < 1:
+        raise ValueError(f"game.K must be >= 1, got {K}.")
+    if barrier_lambda <= 0:
+        raise ValueError(f"game.barrier_lambda must be > 0 (the log-barrier weight of eq. 9), got {barrier_lambda}.")
+    for v, low in enumerate([vmin] if isinstance(vmin, int | float) else vmin):
+        if not vmax > low:
+            raise ValueError(f"Vmax must exceed Vmin^v (eq. 3): vmax={vmax}, vmin[{v}]={low}.")
+    if not calibrate and not 0.0 < world1_fraction < 1.0:
+        raise ValueError(f"game.world1_fraction must lie in (0, 1), got {world1_fraction}.")
+    if adversary_lr < policy_lr:
+        warnings.warn(
+            f"adversary lr alpha={adversary_lr} < policy lr beta={policy_lr}: the two-timescale update (eq. 16-17) "
+            "assumes alpha >= beta so that psi_k tracks a quasi-static pi_omega.",
+            stacklevel=3,
+        )

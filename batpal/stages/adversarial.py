@@ -1,0 +1,92 @@
+"""Stage ``adversarial``: BATPAL (Algorithm 1), then the defender and pi0 evaluated against every psi_k."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig
+
+from batpal.eval import normalized_return
+from batpal.eval.game_eval import evaluate_type
+from batpal.stages.game import build_game_module
+from batpal.stages.trainer import build_trainer
+from batpal.summary import Summary
+
+DEFENDER = "defender.pt"
+
+
+def run_adversarial(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summary: Summary) -> dict[str, Any] | None:
+    calibrated = summary.stage("calibrate") or {}
+    vmax = cfg.game.vmax if cfg.game.vmax is not None else calibrated.get("vmax")
+    vmin = cfg.game.vmin if cfg.game.vmin is not None else calibrated.get("vmin")
+    if vmax is None or vmin is None:
+        raise ValueError("the adversarial stage needs Vmax and Vmin: run the calibrate stage or set game.vmax/vmin.")
+    vmin = list(vmin) if not isinstance(vmin, int | float) else float(vmin)
+    L.seed_everything(cfg.seed + 2, workers=True)
+    module = build_game_module(cfg, run_dir, calibrate=False, vmax=float(vmax), vmin=vmin)
+    trainer = build_trainer(cfg, run_dir, module)
+    trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    if not trainer.is_global_zero:
+        return None
+    module.to("cpu").eval()
+    torch.save(module.state_dict(), run_dir / DEFENDER)
+    figures = {
+        "frames": module.frames,
+        "wall_s": round(module.wall_s, 2),
+        "K": module.space.K,
+        "bands": module.bands.to_dict()["bands"],
+    }
+    figures.update(evaluate_defender(cfg, module))
+    summary.write_stage("adversarial", figures)
+    return figures
+
+
+def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
+    """No attack, then each psi_k on each victim: defender (world 1) vs pi0 (world 0), and psi_k's severity."""
+    space, bands, episodes = module.space, module.bands, cfg.adversarial.eval_episodes
+    steps, seed = cfg.env.max_episode_steps, cfg.seed + 30_000
+
+    def figures(result: Any) -> dict[str, float | None]:
+        s = result.summary()
+        out = {"return_mean": s["return_mean"], "return_normalized": normalized_return(cfg.env.name, s["return_mean"])}
+        if "win_rate" in s:
+            out["win_rate"] = s["win_rate"]
+        return out
+
+    report: dict[str, Any] = {
+        "no_attack": figures(evaluate_type(module, 0, 1, episodes, seed=seed, max_episode_steps=steps))
+    }
+    for k in range(1, space.K + 1):
+        defender, reference, eta = [], [], []
+        for v in range(space.n_agents):
+            z = int(space.type_index(torch.tensor(v), torch.tensor(k)))
+            defender.append(evaluate_type(module, z, 1, episodes, seed=seed + 10 * k + v, max_episode_steps=steps))
+            on_pi0 = evaluate_type(module, z, 0, episodes, seed=seed + 100 * k + v, max_episode_steps=steps)
+            reference.append(on_pi0)
+            eta.append(float(bands.severity(on_pi0.discounted.mean(), torch.tensor(v))))
+        d = figures(_concat(defender))
+        r = figures(_concat(reference))
+        severity = sum(eta) / len(eta)
+        report[f"psi_{k}"] = {
+            "defender": d,
+            "pi0": r,
+            "severity": severity,
+            "severity_per_victim": eta,
+            "band": [(k - 1) / space.K, k / space.K],
+            "in_band": (k - 1) / space.K < severity <= k / space.K,
+        }
+    return report
+
+
+def _concat(results: list[Any]) -> Any:
+    from batpal.eval.episodes import EvalResult
+
+    wins = [r.wins for r in results if r.wins is not None]
+    return EvalResult(
+        returns=torch.cat([r.returns for r in results]),
+        discounted=torch.cat([r.discounted for r in results]),
+        wins=torch.cat(wins) if wins else None,
+    )

@@ -1,0 +1,87 @@
+"""Stage ``calibrate``: Vmax = pi0's value, Vmin^v = the value a worst-case PPO adversary on victim v imposes on
+frozen pi0 (eq. 3's bounds, which the paper set by hand in Table 7). ``game.vmax`` / ``game.vmin`` override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from batpal.artifacts import REFERENCE_POLICY, load_reference_policy
+from batpal.eval import evaluate_policy
+from batpal.eval.game_eval import evaluate_type
+from batpal.stages.game import build_game_module
+from batpal.stages.trainer import build_trainer
+from batpal.summary import Summary
+
+CALIBRATION_ADVERSARY = "calibration_adversary.pt"
+
+
+def reference_value(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """pi0 alone: mean discounted return (Vmax) with its 95% interval."""
+    pi0, _ = load_reference_policy(run_dir / REFERENCE_POLICY)
+    return evaluate_policy(
+        pi0,
+        cfg.env.name,
+        cfg.calibrate.eval_episodes,
+        seed=cfg.seed + 20_000,
+        gamma=cfg.algo.gamma,
+        max_episode_steps=cfg.env.max_episode_steps,
+        env_kwargs=OmegaConf.to_container(cfg.env.kwargs),
+    ).summary()
+
+
+def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summary: Summary) -> dict[str, Any] | None:
+    """Train the worst-case adversary (or take the config's numbers), then write ``summary["calibrate"]``."""
+    game = cfg.game
+    if game.vmax is not None and game.vmin is not None:
+        figures = {"vmax": float(game.vmax), "vmin": _per_victim(game.vmin), "source": "config"}
+        summary.write_stage("calibrate", figures)
+        return figures
+    L.seed_everything(cfg.seed + 1, workers=True)
+    pi0 = reference_value(cfg, run_dir)
+    vmax = float(game.vmax) if game.vmax is not None else pi0["value_mean"]
+    module = build_game_module(cfg, run_dir, calibrate=True, vmax=vmax, vmin=vmax - 1.0)  # vmin unused here
+    trainer = build_trainer(cfg, run_dir, module)
+    trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    if not trainer.is_global_zero:
+        return None
+    module.to("cpu").eval()
+    torch.save(module.adversaries.state_dict(), run_dir / CALIBRATION_ADVERSARY)
+    worst = [
+        evaluate_type(
+            module,
+            int(module.space.type_index(torch.tensor(v), torch.tensor(1))),
+            world=0,
+            episodes=cfg.calibrate.eval_episodes,
+            seed=cfg.seed + 21_000 + v,
+            max_episode_steps=cfg.env.max_episode_steps,
+        ).summary()
+        for v in range(module.space.n_agents)
+    ]
+    vmin = _per_victim(game.vmin) if game.vmin is not None else [w["value_mean"] for w in worst]
+    for v, low in enumerate(vmin if isinstance(vmin, list) else [vmin] * module.space.n_agents):
+        if not low < vmax:
+            raise RuntimeError(
+                f"calibration found Vmin[{v}]={low:.3f} >= Vmax={vmax:.3f}: the adversary did not hurt pi0. "
+                "Raise calibrate.frames or set game.vmin (and game.vmax) by hand."
+            )
+    figures = {
+        "frames": module.frames,
+        "wall_s": round(module.wall_s, 2),
+        "vmax": vmax,
+        "vmax_ci95": pi0["value_ci95"],
+        "vmin": vmin,
+        "vmin_ci95": [w["value_ci95"] for w in worst],
+        "worst_case_return": [w["return_mean"] for w in worst],
+        "source": "calibrated" if game.vmax is None and game.vmin is None else "partly config",
+    }
+    summary.write_stage("calibrate", figures)
+    return figures
+
+
+def _per_victim(vmin: Any) -> float | list[float]:
+    return [float(x) for x in vmin] if OmegaConf.is_list(vmin) or isinstance(vmin, list) else float(vmin)
