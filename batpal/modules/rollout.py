@@ -94,7 +94,8 @@ class RolloutModule(L.LightningModule, ABC):
         if self.collector is None:
             rank = self.global_rank if self._trainer is not None else 0
             env = make(self.env_name, self.num_envs, self.seed + 1000 * rank, self.device, **self.env_kwargs)
-            self.env = self.decorate_env(env, rank)
+            # not a submodule: its state goes into ``rollout_state``, not the module's state_dict
+            object.__setattr__(self, "env", self.decorate_env(env, rank))
             self.collector = make_collector(self.env, self.rollout_policy(), self.rollout_steps)
             if self._restored is not None:
                 self._restore_rollout_state(self._restored)

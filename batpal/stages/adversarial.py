@@ -29,6 +29,9 @@ def run_adversarial(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summ
     module = build_game_module(cfg, run_dir, calibrate=False, vmax=float(vmax), vmin=vmin)
     trainer = build_trainer(cfg, run_dir, module)
     trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    if trainer.world_size > 1:  # each replica's weights, to check that DDP kept the ranks identical
+        (run_dir / "replicas").mkdir(exist_ok=True)
+        torch.save(module.state_dict(), run_dir / "replicas" / f"rank{trainer.global_rank}.pt")
     if not trainer.is_global_zero:
         return None
     module.to("cpu").eval()

@@ -15,19 +15,31 @@ from batpal.modules import RolloutModule
 
 def build_trainer(cfg: DictConfig, run_dir: Path, module: RolloutModule) -> L.Trainer:
     """A Trainer whose epochs (``iters_per_epoch`` iterations each) cover the module's frame budget."""
-    # one version per stage: metrics/<stage>/metrics.csv, tensorboard/<stage>/
-    loggers = [instantiate(lg, version=module.stage_name) for lg in cfg.logger.values()] if cfg.get("logger") else False
+    extra = [instantiate(cb) for cb in cfg.get("callbacks", {}).values()]  # user callbacks (Hydra group)
+    version = _log_version(run_dir, module.stage_name)
+    loggers = [instantiate(lg, version=version) for lg in cfg.logger.values()] if cfg.get("logger") else False
     every_epoch = ModelCheckpoint(
         dirpath=checkpoint_dir(run_dir),
-        filename="epoch{epoch}",
-        save_last=True,
-        save_top_k=0,
+        filename="last",  # the newest epoch only (no monitor + top-1 keeps the latest), as checkpoints/last.ckpt
+        save_last=False,
+        save_top_k=1,
         every_n_epochs=1,
         auto_insert_metric_name=False,
+        enable_version_counter=False,  # one last.ckpt per run dir, overwritten by each stage in turn
     )
     trainer: L.Trainer = instantiate(
-        cfg.trainer, logger=loggers, callbacks=[every_epoch], default_root_dir=str(run_dir), max_epochs=1
+        cfg.trainer, logger=loggers, callbacks=[every_epoch, *extra], default_root_dir=str(run_dir), max_epochs=1
     )
     module.world_size_hint = trainer.world_size
     trainer.fit_loop.max_epochs = module.num_epochs()
     return trainer
+
+
+def _log_version(run_dir: Path, stage: str) -> str:
+    """metrics/<stage>/ for a fresh stage; a resumed one logs to <stage>-resumed<i>/ so no history is overwritten."""
+    if not (run_dir / "metrics" / stage).exists():
+        return stage
+    i = 1
+    while (run_dir / "metrics" / f"{stage}-resumed{i}").exists():
+        i += 1
+    return f"{stage}-resumed{i}"

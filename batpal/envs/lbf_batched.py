@@ -1,0 +1,404 @@
+"""Batched torch port of Level-Based Foraging (lbforaging 2.0.0), stepped as one tensor program.
+
+Why: ``LBFEnv`` loops over ``ForagingEnv`` games in Python (~5k env-steps/s); this port steps ``num_envs`` games
+at once with the same rules, masks, observations and rewards (checked step by step against lbforaging in
+``tests/envs/test_lbf_batched.py``) and the same TensorDict layout and specs as ``LBFEnv``.
+
+Rules of ``ForagingEnv(**LBF_DEFAULTS)`` reproduced here (vector observation, agent levels observed):
+
+* reset, players: placed one after the other, each uniformly on a cell holding no player. As in lbforaging, a
+  player's own and every later player's *previous* position (from the last episode or ``set_state``) still count
+  as occupied. Levels are uniform in [min_player_level, max_player_level].
+* reset, food: lbforaging proposes uniform interior cells (not on the border) and keeps one that holds no player
+  and has no food within Chebyshev distance 1 or on its row/column within distance 2, with 1000 proposals for
+  all food together. Reproduced in law: each food is uniform among the admissible cells and took
+  Geometric(#admissible / #interior) proposals; the first food whose running count passes 1000 (or that finds no
+  admissible cell) and all later ones are not placed, so there are 9 food about 4% of the time. Food level: the
+  sum of the 3 lowest player levels (or ``max_food_level``) under ``force_coop``, else uniform from
+  ``min_food_level`` to that.
+* step: invalid actions become NONE. Each player claims a cell (its target, its own cell for NONE/LOAD) and moves
+  iff no other player claims that cell: swaps succeed, and a player can end on the cell of a player whose own
+  move failed (lbforaging allows that overlap). Then each food whose 4-adjacent LOADing players have levels
+  summing to >= its level is removed and each of them gets ``level * food / (level_sum * food_spawned)``
+  (``food_spawned``: total food level at reset); a failed group gets ``-penalty`` each.
+* lbforaging resolves loads in ``set.pop()`` order, i.e. in memory-address order of the ``Player`` objects. The
+  outcome depends on that order only if a loader touches two food, which the food spacing above rules out in every
+  reachable state; ``set_state`` fields must keep that spacing too (else the port counts such a loader for both).
+* valid actions: NONE always; a move iff the target cell is on the field and holds no food (players do not block);
+  LOAD iff a 4-neighbour holds food.
+* observation of agent i (3 * (max_num_food + players) floats): first the visible food (``|d_row|, |d_col| <=
+  sight``) in row-major order, then the seen players (i first, then the others in index order) as
+  ``(row, col, level)``, padded with ``(-1, -1, 0)``; coordinates are ``pos - own + min(sight, own)``. A player is
+  seen iff both such coordinates are in [0, 2 * sight], which near the top/left border reaches beyond ``sight``.
+* ``terminated`` once all food is eaten, otherwise ``truncated`` from step ``max_episode_steps`` on. Team reward:
+  the sum of the players' rewards; global state: the concatenated observations.
+
+Layout: positions are flat indices into the field padded by one border cell (``(row + 1) * (cols + 2) + col + 1``)
+so moves and neighbours are index offsets; food lives in ``max_num_food`` slots sorted row-major (level 0 = none).
+Every buffer and (through ``get_extra_state``) the generator state are in ``state_dict()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from tensordict import TensorDict, TensorDictBase
+from torchrl.data import Bounded, Categorical, Composite, Unbounded
+from torchrl.envs import EnvBase
+
+from batpal.envs.lbf import LBF_DEFAULTS
+
+NONE, LOAD = 0, 5  # lbforaging's Action values; NORTH 1 (row - 1), SOUTH 2 (row + 1), WEST 3 (col - 1), EAST 4
+MAX_SPAWN_ATTEMPTS = 1000  # lbforaging's proposal budget for all food of one reset
+
+
+def _check_supported(cfg: dict[str, Any]) -> None:
+    """Refuse the lbforaging options this port does not implement (grid observations, per-entity levels)."""
+    if cfg["grid_observation"] or not cfg["observe_agent_levels"]:
+        raise NotImplementedError("LBFBatchedEnv implements the vector observation with agent levels only.")
+    for key in ("min_player_level", "max_player_level", "min_food_level", "max_food_level"):
+        if isinstance(cfg[key], Iterable):
+            raise NotImplementedError(f"LBFBatchedEnv takes scalar levels only, got {key}={cfg[key]!r}.")
+    if min(cfg["field_size"]) < 3:
+        raise ValueError(f"field_size must be at least 3x3 (food spawns off the border), got {cfg['field_size']}.")
+
+
+class LBFBatchedEnv(EnvBase):
+    """``num_envs`` LBF games stepped as tensors; batch dims ``[num_envs]``; rules in the module doc."""
+
+    N_ACTIONS = 6
+
+    def __init__(
+        self, num_envs: int = 1, seed: int | None = None, device: str | torch.device = "cpu", **lbf_kwargs: Any
+    ) -> None:
+        cfg = {**LBF_DEFAULTS, **lbf_kwargs}
+        _check_supported(cfg)
+        super().__init__(device=device, batch_size=torch.Size([num_envs]))
+        self.num_envs, self.n_agents = int(num_envs), int(cfg["players"])
+        self.rows, self.cols = (int(x) for x in cfg["field_size"])
+        self.max_num_food, self.sight = int(cfg["max_num_food"]), int(cfg["sight"])
+        self.max_steps, self.force_coop = int(cfg["max_episode_steps"]), bool(cfg["force_coop"])
+        self.normalize_reward, self.penalty = bool(cfg["normalize_reward"]), float(cfg["penalty"])
+        self.player_levels = (int(cfg["min_player_level"]), int(cfg["max_player_level"]))
+        self.min_food_level = int(cfg["min_food_level"])
+        self.max_food_level = None if cfg["max_food_level"] is None else int(cfg["max_food_level"])
+        self.obs_dim = 3 * (self.max_num_food + self.n_agents)
+        self._register_constants()
+        self._register_state()
+        self._generator = torch.Generator(device=self.device)
+        self._make_specs()
+        self.set_seed(seed)
+
+    def _register_constants(self) -> None:
+        """Index tables of the padded field (non-persistent: they only depend on the settings)."""
+        h, w, n, f, dev = self.rows, self.cols, self.n_agents, self.max_num_food, self.device
+        stride = w + 2
+        flat = torch.arange((h + 2) * stride, device=dev)
+        rc = torch.stack((flat // stride - 1, flat % stride - 1), -1)  # [P, 2] (row, col), -1 / h / w on padding
+        inside = (rc >= 0).all(-1) & (rc[:, 0] < h) & (rc[:, 1] < w)  # [P]
+        interior = inside & (rc >= 1).all(-1) & (rc[:, 0] < h - 1) & (rc[:, 1] < w - 1)  # [P]
+        cells, inner = flat[inside], flat[interior]  # [H*W], [I] padded indices, row-major
+        d = (rc[inner].unsqueeze(1) - rc[inner].unsqueeze(0)).abs()  # [I, I, 2]
+        near = (d <= 1).all(-1) | ((d.min(-1).values == 0) & (d.max(-1).values <= 2))  # [I, I] lbforaging's spacing
+        to_cell = torch.zeros_like(flat)
+        to_cell[cells] = torch.arange(h * w, device=dev)
+        # observation slots: entity e's slot is cumsum(seen)[e] + shift - n_food_seen * is_player (the observer -> F)
+        after = torch.ones(n, n, dtype=torch.long, device=dev).triu(1)  # [N, N] player j comes after observer i
+        shift = torch.cat((torch.full((n, f), -1, device=dev), f - after), 1)  # [N, F+N]
+        is_self = torch.cat((torch.zeros(n, f, dtype=torch.bool, device=dev), torch.eye(n, dtype=torch.bool)), 1)
+        flat_obs = self.num_envs * n * self.obs_dim
+        pad = torch.tensor([-1.0, -1.0, 0.0], device=dev).repeat(flat_obs // 3 + 1)  # [B*N*obs + 3], 3 spare
+        constants = dict(
+            _rc=rc,
+            _rc_float=rc.float(),
+            _wall=torch.where(inside, 0, -1),  # [P] empty field, -1 on the padding
+            _cells=cells,
+            _interior=inner,
+            _to_cell=to_cell,  # [P] padded index -> row-major cell index (0 on the padding)
+            _food_block=near,
+            _moves=torch.tensor([0, -stride, stride, -1, 1, 0], device=dev),  # [A] index offset of each action
+            _slot_shift=shift,
+            _slot_self=is_self,  # [N, F+N]
+            _is_player=(torch.arange(f + n, device=dev) >= f).long(),  # [F+N]
+            _obs_base=torch.arange(self.num_envs * n, device=dev).view(-1, n, 1) * self.obs_dim,  # [B, N, 1]
+            _obs_pad=pad,
+        )
+        for name, value in constants.items():
+            self.register_buffer(name, value, persistent=False)
+
+    def _register_state(self) -> None:
+        """The simulator state: every buffer here is in ``state_dict()``."""
+        b, n, f, dev, long = self.num_envs, self.n_agents, self.max_num_food, self.device, torch.long
+        self.register_buffer("pos", torch.zeros(b, n, dtype=long, device=dev))  # [B, N] padded flat index
+        self.register_buffer("level", torch.zeros(b, n, dtype=long, device=dev))  # [B, N]
+        self.register_buffer("food_pos", torch.zeros(b, f, dtype=long, device=dev))  # [B, F] row-major sorted
+        self.register_buffer("food_level", torch.zeros(b, f, dtype=long, device=dev))  # [B, F] 0 = no food
+        self.register_buffer("food_spawned", torch.zeros(b, dtype=long, device=dev))  # [B] reward normaliser
+        self.register_buffer("step_count", torch.zeros(b, dtype=long, device=dev))  # [B]
+        self.register_buffer("placed", torch.zeros(b, dtype=torch.bool, device=dev))  # [B] players hold cells
+        self.register_buffer("action_mask", torch.ones(b, n, self.N_ACTIONS, dtype=torch.bool, device=dev))
+
+    def _obs_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """lbforaging's observation-space bounds (it puts ``cols - 1`` first, ``rows - 1`` second): [obs_dim] x2."""
+        hi_pl = self.player_levels[1]
+        hi_food = self.max_food_level if self.max_food_level is not None else min(3, self.n_agents) * hi_pl
+        low = [-1.0, -1.0, 0.0] * (self.max_num_food + self.n_agents)
+        high = [self.cols - 1, self.rows - 1, hi_food] * self.max_num_food + [self.cols - 1, self.rows - 1, hi_pl] * (
+            self.n_agents
+        )
+        return torch.tensor(low), torch.tensor(high, dtype=torch.float32)
+
+    def _make_specs(self) -> None:
+        """Declare ``LBFEnv``'s layout: agents/{observation, action_mask, action}, state, team reward, dones."""
+        b, n, a, d, dev = self.num_envs, self.n_agents, self.N_ACTIONS, self.obs_dim, self.device
+        low, high = self._obs_bounds()
+        agents_obs = Composite(
+            observation=Bounded(
+                low=low.expand(b, n, d), high=high.expand(b, n, d), dtype=torch.float32, device=dev
+            ),  # [B, N, obs]
+            action_mask=Categorical(2, shape=(b, n, a), dtype=torch.bool, device=dev),  # [B, N, A]
+            shape=(b, n),
+        )
+        state = Bounded(
+            low=low.repeat(n).expand(b, n * d), high=high.repeat(n).expand(b, n * d), dtype=torch.float32, device=dev
+        )  # [B, N * obs]
+        self.observation_spec = Composite(agents=agents_obs, state=state, shape=(b,))
+        action = Categorical(a, shape=(b, n), dtype=torch.int64, device=dev)  # [B, N]
+        self.action_spec = Composite(agents=Composite(action=action, shape=(b, n)), shape=(b,))
+        self.reward_spec = Composite(reward=Unbounded(shape=(b, 1), dtype=torch.float32, device=dev), shape=(b,))
+        flag = Categorical(2, shape=(b, 1), dtype=torch.bool, device=dev)  # [B, 1]
+        self.done_spec = Composite(done=flag, terminated=flag.clone(), truncated=flag.clone(), shape=(b,))
+
+    # ----------------------------------------------------------------- torchrl API
+    def _set_seed(self, seed: int | None) -> None:
+        """Seed the env's own generator (all spawn randomness comes from it); None draws a fresh seed."""
+        if seed is None:
+            self._generator.seed()
+        else:
+            self._generator.manual_seed(int(seed))
+
+    def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:
+        """Respawn the games flagged by ``"_reset"`` [B, 1] (all if absent); the others keep their state."""
+        reset = None if tensordict is None else tensordict.get("_reset", None)
+        redo = torch.ones(self.num_envs, dtype=torch.bool, device=self.device) if reset is None else reset.view(-1)
+        pos, level = self._spawn_players()
+        food_pos, food_level = self._spawn_food(pos, level)
+        zero = torch.zeros_like(self.step_count)
+        self._install(redo, pos, level, food_pos, food_level, food_level.sum(-1), zero)
+        return self._output(None)
+
+    def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
+        """One lbforaging step of every game: moves with collisions, then loads; team reward and dones."""
+        action = tensordict.get(("agents", "action"))  # [B, N]
+        action = torch.where(self.action_mask.gather(-1, action.unsqueeze(-1)).squeeze(-1), action, NONE)
+        target = self.pos + self._moves[action]  # [B, N] claimed cell
+        alone = (target.unsqueeze(-1) == target.unsqueeze(-2)).sum(-1) == 1  # [B, N] nobody else claims it
+        self.pos = torch.where(alone, target, self.pos)
+        reward = self._load(action == LOAD)  # [B, 1]
+        self.step_count = self.step_count + 1
+        self.action_mask = self._valid_actions()
+        return self._output(reward)
+
+    # ----------------------------------------------------------------- simulator
+    def _load(self, loading: torch.Tensor) -> torch.Tensor:
+        """Resolve the LOAD actions ``loading`` [B, N]: remove the food won, return the team reward [B, 1]."""
+        alive = self.food_level > 0  # [B, F]
+        dist = (self.food_pos.unsqueeze(1) - self.pos.unsqueeze(2)).abs()  # [B, N, F] padded-index distance
+        adj = ((dist == 1) | (dist == self.cols + 2)) & loading.unsqueeze(-1) & alive.unsqueeze(1)  # [B, N, F]
+        group = (adj * self.level.unsqueeze(-1)).sum(1)  # [B, F] level sum of each food's loaders
+        eaten = alive & (group >= self.food_level)  # [B, F]
+        won = adj & eaten.unsqueeze(1)  # [B, N, F] at most one food per player
+        food = (won * self.food_level.unsqueeze(1)).sum(-1)  # [B, N]
+        reward = (self.level * food).double()  # [B, N] float64, as lbforaging's Python floats
+        if self.normalize_reward:
+            denominator = (won * group.unsqueeze(1)).sum(-1) * self.food_spawned.unsqueeze(-1)  # [B, N]
+            reward = reward / denominator.clamp(min=1).double()
+        if self.penalty:
+            reward = reward - self.penalty * (adj & ~eaten.unsqueeze(1)).any(-1).double()
+        self.food_level = torch.where(eaten, 0, self.food_level)
+        return reward.sum(-1, keepdim=True).float()
+
+    def _valid_actions(self) -> torch.Tensor:
+        """lbforaging's ``_valid_actions`` for the current field: [B, N, A]."""
+        b, n = self.num_envs, self.n_agents
+        grid = self._wall.expand(b, -1).scatter_add(1, self.food_pos, self.food_level)  # [B, P] food, -1 off-field
+        neighbours = (self.pos.unsqueeze(-1) + self._moves[1:5]).view(b, -1)  # [B, N*4] N, S, W, E
+        around = grid.gather(1, neighbours).view(b, n, 4)  # [B, N, 4]
+        none = torch.ones(b, n, 1, dtype=torch.bool, device=self.device)
+        return torch.cat((none, around == 0, (around > 0).any(-1, keepdim=True)), -1)
+
+    def _observe(self) -> torch.Tensor:
+        """lbforaging's vector observation of every agent: [B, N, obs_dim].
+
+        Every entity (food, then players in index order) is seen at ``pos - origin`` with ``origin = max(own - sight,
+        0)``; seen entries are scattered to their slot of a flat buffer pre-filled with the (-1, -1, 0) padding.
+        """
+        b, n, f, s = self.num_envs, self.n_agents, self.max_num_food, self.sight
+        me = self._rc_float[self.pos]  # [B, N, 2]
+        food = torch.cat((self._rc_float[self.food_pos], self.food_level.unsqueeze(-1).float()), -1)  # [B, F, 3]
+        players = torch.cat((me, self.level.unsqueeze(-1).float()), -1)  # [B, N, 3]
+        origin = torch.nn.functional.pad((me - s).clamp(min=0), (0, 1))  # [B, N, 3] no shift on the level
+        rel = torch.cat((food, players), 1).unsqueeze(1) - origin.unsqueeze(2)  # [B, N, F+N, 3]
+        to_food, to_players = rel[:, :, :f, :2], rel[:, :, f:, :2]  # views
+        reach = (me.clamp(max=s) + s).unsqueeze(2)  # [B, N, 1, 2] food is seen within sight of the observer
+        food_seen = ((to_food >= 0) & (to_food <= reach)).all(-1) & (self.food_level > 0).unsqueeze(1)  # [B, N, F]
+        player_seen = ((to_players >= 0) & (to_players <= 2 * s)).all(-1)  # [B, N, N] lbforaging's frame test
+        seen = torch.cat((food_seen, player_seen), -1)  # [B, N, F+N]
+        count = seen.cumsum(-1)  # [B, N, F+N]
+        slot = count + self._slot_shift - count[..., f - 1 : f] * self._is_player  # [B, N, F+N]
+        slot = torch.where(self._slot_self, f, slot)
+        index = torch.where(seen, self._obs_base + 3 * slot, b * n * self.obs_dim)  # unseen -> the 3 spare floats
+        out = self._obs_pad.clone()  # [B*N*obs + 3]
+        out.scatter_(0, (index.unsqueeze(-1) + torch.arange(3, device=self.device)).view(-1), rel.view(-1))
+        return out[:-3].view(b, n, self.obs_dim)
+
+    def _output(self, reward: torch.Tensor | None) -> TensorDictBase:
+        """Pack observations, masks and flags into ``LBFEnv``'s layout (no reward on reset)."""
+        b, n = self.num_envs, self.n_agents
+        obs = self._observe()  # [B, N, obs]
+        self.full_action_spec["agents", "action"].update_mask(self.action_mask)  # replaced, never edited in place
+        terminated = (self.food_level == 0).all(-1, keepdim=True)  # [B, 1] all food eaten
+        truncated = ~terminated & (self.step_count >= self.max_steps).unsqueeze(-1)  # [B, 1]
+        agents = TensorDict({"observation": obs, "action_mask": self.action_mask.clone()}, batch_size=(b, n))
+        out = {
+            "agents": agents,
+            "state": obs.view(b, -1),  # [B, N * obs]
+            "done": terminated | truncated,
+            "terminated": terminated,
+            "truncated": truncated,
+        }
+        if reward is not None:
+            out["reward"] = reward
+        return TensorDict(out, batch_size=(b,), device=self.device)
+
+    # ----------------------------------------------------------------- spawning
+    def _spawn_players(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw new player cells and levels for every game: [B, N] padded indices, [B, N] levels."""
+        b, n, g, dev = self.num_envs, self.n_agents, self._generator, self.device
+        scores = torch.rand(b, n, self.rows * self.cols, generator=g, device=dev)  # [B, N, H*W]
+        lo, hi = self.player_levels
+        level = torch.randint(lo, hi + 1, (b, n), generator=g, device=dev)  # [B, N]
+        old = self._to_cell[self.pos]  # [B, N] previous cells, still occupied in lbforaging's check
+        weight = self.placed.long().unsqueeze(-1)  # [B, 1]
+        occupied = torch.zeros(b, self.rows * self.cols, dtype=torch.long, device=dev)
+        occupied.scatter_add_(1, old, weight.expand(b, n))
+        picks = []
+        for i in range(n):
+            pick = torch.where(occupied == 0, scores[:, i], -1.0).argmax(-1, keepdim=True)  # [B, 1]
+            occupied.scatter_add_(1, old[:, i : i + 1], -weight)
+            occupied.scatter_add_(1, pick, torch.ones_like(pick))
+            picks.append(pick)
+        return self._cells[torch.cat(picks, -1)], level
+
+    def _spawn_food(self, pos: torch.Tensor, level: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw the food of every game around players ``pos`` with ``level`` [B, N]: slots [B, F] x2."""
+        b, f, g, dev = self.num_envs, self.max_num_food, self._generator, self.device
+        n_inner = self._interior.numel()
+        if self.max_food_level is not None:
+            hi = torch.full((b,), self.max_food_level, device=dev)
+        else:
+            hi = level.sort(-1).values[:, :3].sum(-1)  # [B]
+        lo = hi if self.force_coop else torch.full_like(hi, self.min_food_level)
+        draw = torch.rand(b, f, generator=g, device=dev)  # [B, F]
+        food_level = lo.unsqueeze(-1) + (draw * (hi - lo + 1).unsqueeze(-1)).long()  # [B, F] uniform in [lo, hi]
+        scores = torch.rand(b, f, n_inner, generator=g, device=dev)  # [B, F, I]
+        log_u = torch.log1p(-torch.rand(b, f, generator=g, device=dev, dtype=torch.float64))  # [B, F] log U(0, 1]
+        occupied = torch.zeros(b, self._wall.numel(), dtype=torch.bool, device=dev).scatter_(1, pos, True)
+        blocked = occupied[:, self._interior]  # [B, I]
+        attempts = torch.zeros(b, dtype=torch.float64, device=dev)
+        slots, levels = [], []
+        for k in range(f):
+            free = (~blocked).sum(-1)  # [B]
+            tries = torch.floor(log_u[:, k] / torch.log1p(-free.double() / n_inner)) + 1  # Geometric(free / I)
+            attempts += torch.where(free > 0, tries, torch.inf)
+            placed = attempts <= MAX_SPAWN_ATTEMPTS  # [B]
+            pick = torch.where(blocked, -1.0, scores[:, k]).argmax(-1)  # [B] uniform among the free cells
+            slots.append(torch.where(placed, self._interior[pick], 0))
+            levels.append(torch.where(placed, food_level[:, k], 0))
+            blocked = blocked | (self._food_block[pick] & placed.unsqueeze(-1))
+        return torch.stack(slots, -1), torch.stack(levels, -1)
+
+    def _install(
+        self,
+        which: torch.Tensor,
+        pos: torch.Tensor,
+        level: torch.Tensor,
+        food_pos: torch.Tensor,
+        food_level: torch.Tensor,
+        food_spawned: torch.Tensor,
+        step_count: torch.Tensor,
+    ) -> None:
+        """Write a new game into the envs flagged by ``which`` [B]; food slots get sorted row-major."""
+        key = torch.where(food_level > 0, food_pos, self._wall.numel())  # [B, F] empty slots last
+        rank = key.argsort(-1)
+        food_pos, food_level = food_pos.gather(-1, rank), food_level.gather(-1, rank)
+        w = which.unsqueeze(-1)  # [B, 1]
+        self.pos = torch.where(w, pos, self.pos)
+        self.level = torch.where(w, level, self.level)
+        self.food_pos = torch.where(w, food_pos, self.food_pos)
+        self.food_level = torch.where(w, food_level, self.food_level)
+        self.food_spawned = torch.where(which, food_spawned, self.food_spawned)
+        self.step_count = torch.where(which, step_count, self.step_count)
+        self.placed = self.placed | which
+        self.action_mask = self._valid_actions()
+
+    # ----------------------------------------------------------------- state access
+    def set_state(
+        self,
+        player_pos: torch.Tensor,
+        player_level: torch.Tensor,
+        food_pos: torch.Tensor,
+        food_level: torch.Tensor,
+        step_count: torch.Tensor | None = None,
+        food_spawned: torch.Tensor | None = None,
+    ) -> TensorDictBase:
+        """Start every game from a given field (e.g. lbforaging's own reset); returns the reset-style output.
+
+        ``player_pos`` [B, N, 2] and ``food_pos`` [B, K, 2] are (row, col), ``food_level`` [B, K] (0 = no food,
+        K <= max_num_food); ``step_count`` [B] defaults to 0 and ``food_spawned`` [B] (the reward normaliser,
+        lbforaging's ``_food_spawned``) to the total food level given.
+        """
+        b, k, dev = self.num_envs, food_level.shape[-1], self.device
+        if k > self.max_num_food:
+            raise ValueError(f"At most {self.max_num_food} food per game, got {k}.")
+
+        def flat(rc: torch.Tensor) -> torch.Tensor:
+            rc = rc.to(dev, torch.long)
+            return (rc[..., 0] + 1) * (self.cols + 2) + rc[..., 1] + 1
+
+        pad = self.max_num_food - k
+        slots = torch.nn.functional.pad(flat(food_pos), (0, pad))  # [B, F]
+        levels = torch.nn.functional.pad(food_level.to(dev, torch.long), (0, pad))  # [B, F]
+        slots = torch.where(levels > 0, slots, 0)
+        spawned = levels.sum(-1) if food_spawned is None else food_spawned.to(dev, torch.long)
+        steps = torch.zeros(b, dtype=torch.long, device=dev) if step_count is None else step_count.to(dev, torch.long)
+        every = torch.ones(b, dtype=torch.bool, device=dev)
+        self._install(every, flat(player_pos), player_level.to(dev, torch.long), slots, levels, spawned, steps)
+        return self._output(None)
+
+    @property
+    def player_pos(self) -> torch.Tensor:
+        """Player cells as (row, col): [B, N, 2] (a copy)."""
+        return self._rc[self.pos]
+
+    @property
+    def field(self) -> torch.Tensor:
+        """Food levels on the field, as lbforaging's ``field``: [B, rows, cols] (a copy)."""
+        grid = torch.zeros(self.num_envs, self._wall.numel(), dtype=torch.long, device=self.device)
+        grid.scatter_add_(1, self.food_pos, self.food_level)
+        return grid[:, self._cells].view(self.num_envs, self.rows, self.cols)
+
+    def get_extra_state(self) -> dict[str, torch.Tensor]:
+        """Put the generator state into ``state_dict()`` so a restored env draws the same future resets."""
+        return {"generator": self._generator.get_state()}
+
+    def set_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore the generator state saved by :meth:`get_extra_state` (via ``load_state_dict``)."""
+        self._generator.set_state(state["generator"].cpu())
+
+
+def make_lbf_batched(num_envs: int, seed: int, device: torch.device, **kwargs: Any) -> LBFBatchedEnv:
+    """Registry factory: ``num_envs`` batched LBF games (``LBF_DEFAULTS`` unless overridden by ``kwargs``)."""
+    return LBFBatchedEnv(num_envs=num_envs, seed=seed, device=device, **kwargs)

@@ -1,0 +1,141 @@
+"""pretrain -> calibrate -> adversarial end to end on a tiny MPE-Spread run: summary, artefacts, exact resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from batpal.fit import fit
+from tests.conftest import TINY
+
+REPO = Path(__file__).resolve().parents[1]
+
+GAME = [
+    "stages=[pretrain,calibrate,adversarial]",
+    "calibrate.frames=800",
+    "calibrate.iters_per_epoch=1",
+    "calibrate.eval_episodes=6",
+    "adversarial.frames=1600",
+    "adversarial.iters_per_epoch=2",
+    "adversarial.eval_episodes=4",
+    "game.ppo_epochs=2",
+    "game.vmin=-400",  # a tiny pi0 cannot be hurt reliably; Vmax stays calibrated
+]
+
+
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "defender.pt", weights_only=True)
+
+
+def test_pipeline_writes_every_stage(tiny_cfg):
+    cfg = tiny_cfg(*GAME)
+    summary = fit(cfg)
+    run_dir = Path(cfg.run_dir)
+    assert set(summary) == {"pretrain", "calibrate", "adversarial"}
+    cal = summary["calibrate"]
+    assert cal["frames"] == 800 and cal["vmin"] == -400.0 and cal["source"] == "partly config"
+    assert cal["vmax_ci95"][0] <= cal["vmax"] <= cal["vmax_ci95"][1]
+    adv = summary["adversarial"]
+    assert adv["frames"] == 1600 and adv["K"] == 4
+    assert set(adv["no_attack"]) == {"return_mean", "return_normalized"}
+    for k in range(1, 5):
+        psi = adv[f"psi_{k}"]
+        assert psi["band"] == [(k - 1) / 4, k / 4]
+        assert psi["in_band"] == ((k - 1) / 4 < psi["severity"] <= k / 4)
+        assert len(psi["severity_per_victim"]) == 3
+        assert set(psi["defender"]) == set(psi["pi0"]) == {"return_mean", "return_normalized"}
+    # band k of victim v on [Vmin, Vmax] (eq. 3): k = 1 is the mildest, next to Vmax
+    vmax, bands = cal["vmax"], adv["bands"]
+    assert bands[0][0] == pytest.approx([vmax - (vmax + 400) / 4, vmax])
+    assert bands[2][3] == pytest.approx([-400.0, vmax - 3 * (vmax + 400) / 4])
+    for name in ("pi0.pt", "calibration_adversary.pt", "defender.pt", "summary.json", "config.yaml"):
+        assert (run_dir / name).is_file(), name
+    for stage in ("pretrain", "calibrate", "adversarial"):
+        assert (run_dir / "metrics" / stage / "metrics.csv").is_file()
+    metrics = (run_dir / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()[0]
+    for column in (
+        "train/loss_omega",
+        "train/loss_adversary",
+        "train/loss_belief",
+        "train/belief_accuracy",
+        "train/loss_critic_1",
+        "train/loss_critic_0",
+        "train/updated_k",
+    ):
+        assert column in metrics, column
+
+
+def _cli(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        "-m",
+        "batpal.fit",
+        "experiment=mpe_spread",
+        *TINY,
+        *GAME,
+        f"hydra.run.dir={run_dir}",
+        *overrides,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_run_killed_with_sigkill_resumes_to_the_same_result(tmp_path):
+    """kill -9 in the adversarial stage's second epoch, then ``ckpt_path=last``: same weights, same summary."""
+    straight = _cli(tmp_path / "straight")
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    killed = _cli(
+        tmp_path / "killed",
+        "+callbacks.kill._target_=tests.kill.KillAtEpochStart",
+        "+callbacks.kill.stage=adversarial",
+        "+callbacks.kill.epoch=1",
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert "adversarial" not in json.loads((tmp_path / "killed" / "summary.json").read_text())
+    resumed = _cli(tmp_path / "killed", "ckpt_path=last")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "killed")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    first = json.loads((tmp_path / "straight" / "summary.json").read_text())
+    again = json.loads((tmp_path / "killed" / "summary.json").read_text())
+    for stage in ("pretrain", "calibrate", "adversarial"):
+        first[stage].pop("wall_s", None), again[stage].pop("wall_s", None)
+        assert first[stage] == again[stage], stage
+
+
+@pytest.mark.parametrize(
+    ("override", "error", "message"),
+    [
+        ("game.K=0", ValueError, "game.K must be >= 1"),
+        ("game.barrier_lambda=0", ValueError, "barrier_lambda must be > 0"),
+        ("game.vmax=-100", None, None),  # alone: fine (vmin calibrated)
+    ],
+)
+def test_bad_game_settings_fail_before_compute(tiny_cfg, override, error, message):
+    if error is None:
+        from batpal.config import validate
+
+        validate(tiny_cfg(*GAME, override))
+        return
+    with pytest.raises(error, match=message):
+        fit(tiny_cfg(*GAME, override))
+
+
+def test_vmax_not_above_vmin_and_slow_adversary(tiny_cfg):
+    with pytest.raises(ValueError, match="vmax must exceed game.vmin"):
+        fit(tiny_cfg(*GAME, "game.vmax=-500"))
+    with pytest.raises(ValueError, match=r"vmin\[1\]"):
+        fit(tiny_cfg(*GAME, "game.vmax=-50", "game.vmin=[-100,-40,-100]"))
+    from batpal.config import validate
+
+    with pytest.warns(UserWarning, match="two-timescale"):
+        validate(tiny_cfg(*GAME, "game.adversary_lr=1e-4", "game.policy_lr=5e-4"))
