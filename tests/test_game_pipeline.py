@@ -139,3 +139,29 @@ def test_vmax_not_above_vmin_and_slow_adversary(tiny_cfg):
 
     with pytest.warns(UserWarning, match="two-timescale"):
         validate(tiny_cfg(*GAME, "game.adversary_lr=1e-4", "game.policy_lr=5e-4"))
+
+
+def test_ddp_pipeline_keeps_ranks_identical_and_resumes(tmp_path):
+    """2 CPU processes (gloo): every stage trains, the ranks draw the same psi_k schedule (their replicas end
+    identical, which DDP alone would not give if they stepped different adversaries), and a resume works."""
+    ddp = [
+        "trainer=ddp_cpu",
+        "env.num_envs=8",
+        "pretrain.frames=800",
+        "calibrate.frames=400",
+        "adversarial.frames=800",
+        "adversarial.iters_per_epoch=1",
+    ]
+    first = _cli(tmp_path / "ddp", *ddp)
+    assert first.returncode == 0, first.stderr[-3000:]
+    summary = json.loads((tmp_path / "ddp" / "summary.json").read_text())
+    assert summary["adversarial"]["frames"] == 800  # 2 ranks x 8 envs x 25 steps x 2 iterations
+    rank0 = torch.load(tmp_path / "ddp" / "replicas" / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "ddp" / "replicas" / "rank1.pt", weights_only=True)
+    for key in rank0:
+        torch.testing.assert_close(rank0[key], rank1[key], rtol=0, atol=0, msg=key)
+    again = _cli(
+        tmp_path / "ddp", *ddp[:-2], "adversarial.frames=1600", "adversarial.iters_per_epoch=1", "ckpt_path=last"
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["adversarial"]["frames"] == 1600

@@ -65,6 +65,53 @@ def _check_supported(cfg: dict[str, Any]) -> None:
         raise ValueError(f"field_size must be at least 3x3 (food spawns off the border), got {cfg['field_size']}.")
 
 
+def _field_tables(rows: int, cols: int, sight: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Tables over the cells of the field padded by one border cell (P cells, flat index ``(r+1)*(cols+2)+c+1``)."""
+    stride = cols + 2
+    flat = torch.arange((rows + 2) * stride, device=device)
+    rc = torch.stack((flat // stride - 1, flat % stride - 1), -1)  # [P, 2] (row, col); -1, rows or cols on padding
+    inside = (rc >= 0).all(-1) & (rc[:, 0] < rows) & (rc[:, 1] < cols)  # [P]
+    interior = inside & (rc >= 1).all(-1) & (rc[:, 0] < rows - 1) & (rc[:, 1] < cols - 1)  # [P]
+    cells, inner = flat[inside], flat[interior]  # [H*W], [I] padded indices, row-major
+    gap = (rc[inner].unsqueeze(1) - rc[inner].unsqueeze(0)).abs()  # [I, I, 2]
+    near = (gap <= 1).all(-1) | ((gap.min(-1).values == 0) & (gap.max(-1).values <= 2))  # [I, I] food spacing
+    to_cell = torch.zeros_like(flat)
+    to_cell[cells] = torch.arange(rows * cols, device=device)
+    frame = rc.unsqueeze(0) - (rc - sight).clamp(min=0).unsqueeze(1)  # [P, P, 2] cell j in observer i's frame
+    food_seen = ((rc.unsqueeze(0) - rc.unsqueeze(1)).abs() <= sight).all(-1)  # [P, P] within sight
+    player_seen = ((frame >= 0) & (frame <= 2 * sight)).all(-1)  # [P, P] lbforaging's test in the frame
+    return dict(
+        _rc=rc,
+        _rc_float=rc.float(),
+        _wall=torch.where(inside, 0, -1),  # [P] empty field, -1 on the padding
+        _cells=cells,
+        _interior=inner,
+        _to_cell=to_cell,  # [P] padded index -> row-major cell index (0 on the padding)
+        _food_block=near,
+        _moves=torch.tensor([0, -stride, stride, -1, 1, 0], device=device),  # [A] index offset of each action
+        _sees=torch.stack((food_seen, player_seen)) & inside,  # [2, P, P] observer cell, seen cell; never padding
+        _frame=frame.float(),  # [P, P, 2]
+    )
+
+
+def _slot_tables(num_envs: int, n: int, f: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Tables that place each seen entity (food, then players in index order) in the flat observation buffer.
+
+    Entity e goes to slot ``cumsum(seen)[e] + shift[e] - n_food_seen * is_player[e]``, the observer itself to
+    slot F: food keep their order, the observer comes first among players and the others follow in index order.
+    """
+    after = torch.ones(n, n, dtype=torch.long, device=device).triu(1)  # [N, N] player j comes after observer i
+    is_self = torch.eye(n, dtype=torch.bool, device=device)
+    pad = torch.tensor([-1.0, -1.0, 0.0], device=device).repeat(num_envs * n * (f + n) + 1)  # [B*N*obs + 3]
+    return dict(
+        _slot_shift=torch.cat((torch.full((n, f), -1, device=device), f - after), 1),  # [N, F+N]
+        _slot_self=torch.cat((torch.zeros(n, f, dtype=torch.bool, device=device), is_self), 1),  # [N, F+N]
+        _is_player=(torch.arange(f + n, device=device) >= f).long(),  # [F+N]
+        _obs_base=torch.arange(num_envs * n, device=device).view(-1, n, 1) * (f + n),  # [B, N, 1] first slot
+        _obs_pad=pad.view(-1, 3),  # [B*N*(F+N) + 1, 3] the padding (-1, -1, 0) of every slot, then a spare one
+    )
+
+
 class LBFBatchedEnv(EnvBase):
     """``num_envs`` LBF games stepped as tensors; batch dims ``[num_envs]``; rules in the module doc."""
 
@@ -92,40 +139,11 @@ class LBFBatchedEnv(EnvBase):
         self.set_seed(seed)
 
     def _register_constants(self) -> None:
-        """Index tables of the padded field (non-persistent: they only depend on the settings)."""
-        h, w, n, f, dev = self.rows, self.cols, self.n_agents, self.max_num_food, self.device
-        stride = w + 2
-        flat = torch.arange((h + 2) * stride, device=dev)
-        rc = torch.stack((flat // stride - 1, flat % stride - 1), -1)  # [P, 2] (row, col), -1 / h / w on padding
-        inside = (rc >= 0).all(-1) & (rc[:, 0] < h) & (rc[:, 1] < w)  # [P]
-        interior = inside & (rc >= 1).all(-1) & (rc[:, 0] < h - 1) & (rc[:, 1] < w - 1)  # [P]
-        cells, inner = flat[inside], flat[interior]  # [H*W], [I] padded indices, row-major
-        d = (rc[inner].unsqueeze(1) - rc[inner].unsqueeze(0)).abs()  # [I, I, 2]
-        near = (d <= 1).all(-1) | ((d.min(-1).values == 0) & (d.max(-1).values <= 2))  # [I, I] lbforaging's spacing
-        to_cell = torch.zeros_like(flat)
-        to_cell[cells] = torch.arange(h * w, device=dev)
-        # observation slots: entity e's slot is cumsum(seen)[e] + shift - n_food_seen * is_player (the observer -> F)
-        after = torch.ones(n, n, dtype=torch.long, device=dev).triu(1)  # [N, N] player j comes after observer i
-        shift = torch.cat((torch.full((n, f), -1, device=dev), f - after), 1)  # [N, F+N]
-        is_self = torch.cat((torch.zeros(n, f, dtype=torch.bool, device=dev), torch.eye(n, dtype=torch.bool)), 1)
-        flat_obs = self.num_envs * n * self.obs_dim
-        pad = torch.tensor([-1.0, -1.0, 0.0], device=dev).repeat(flat_obs // 3 + 1)  # [B*N*obs + 3], 3 spare
-        constants = dict(
-            _rc=rc,
-            _rc_float=rc.float(),
-            _wall=torch.where(inside, 0, -1),  # [P] empty field, -1 on the padding
-            _cells=cells,
-            _interior=inner,
-            _to_cell=to_cell,  # [P] padded index -> row-major cell index (0 on the padding)
-            _food_block=near,
-            _moves=torch.tensor([0, -stride, stride, -1, 1, 0], device=dev),  # [A] index offset of each action
-            _slot_shift=shift,
-            _slot_self=is_self,  # [N, F+N]
-            _is_player=(torch.arange(f + n, device=dev) >= f).long(),  # [F+N]
-            _obs_base=torch.arange(self.num_envs * n, device=dev).view(-1, n, 1) * self.obs_dim,  # [B, N, 1]
-            _obs_pad=pad,
-        )
-        for name, value in constants.items():
+        """Index tables (non-persistent buffers: they only depend on the settings)."""
+        tables = _field_tables(self.rows, self.cols, self.sight, self.device)
+        tables.update(_slot_tables(self.num_envs, self.n_agents, self.max_num_food, self.device))
+        tables["_sees_offset"] = tables["_is_player"] * tables["_wall"].numel() ** 2  # [F+N] player half of _sees
+        for name, value in tables.items():
             self.register_buffer(name, value, persistent=False)
 
     def _register_state(self) -> None:
@@ -218,6 +236,7 @@ class LBFBatchedEnv(EnvBase):
         if self.penalty:
             reward = reward - self.penalty * (adj & ~eaten.unsqueeze(1)).any(-1).double()
         self.food_level = torch.where(eaten, 0, self.food_level)
+        self.food_pos = torch.where(eaten, 0, self.food_pos)  # onto the padding: never seen, never adjacent
         return reward.sum(-1, keepdim=True).float()
 
     def _valid_actions(self) -> torch.Tensor:
@@ -232,27 +251,21 @@ class LBFBatchedEnv(EnvBase):
     def _observe(self) -> torch.Tensor:
         """lbforaging's vector observation of every agent: [B, N, obs_dim].
 
-        Every entity (food, then players in index order) is seen at ``pos - origin`` with ``origin = max(own - sight,
-        0)``; seen entries are scattered to their slot of a flat buffer pre-filled with the (-1, -1, 0) padding.
+        Entity e (food, then players in index order) is seen by an observer, and where, as the tables ``_sees``
+        and ``_frame`` say for their two cells; seen entries go to their slot of a buffer filled with the padding.
         """
-        b, n, f, s = self.num_envs, self.n_agents, self.max_num_food, self.sight
-        me = self._rc_float[self.pos]  # [B, N, 2]
-        food = torch.cat((self._rc_float[self.food_pos], self.food_level.unsqueeze(-1).float()), -1)  # [B, F, 3]
-        players = torch.cat((me, self.level.unsqueeze(-1).float()), -1)  # [B, N, 3]
-        origin = torch.nn.functional.pad((me - s).clamp(min=0), (0, 1))  # [B, N, 3] no shift on the level
-        rel = torch.cat((food, players), 1).unsqueeze(1) - origin.unsqueeze(2)  # [B, N, F+N, 3]
-        to_food, to_players = rel[:, :, :f, :2], rel[:, :, f:, :2]  # views
-        reach = (me.clamp(max=s) + s).unsqueeze(2)  # [B, N, 1, 2] food is seen within sight of the observer
-        food_seen = ((to_food >= 0) & (to_food <= reach)).all(-1) & (self.food_level > 0).unsqueeze(1)  # [B, N, F]
-        player_seen = ((to_players >= 0) & (to_players <= 2 * s)).all(-1)  # [B, N, N] lbforaging's frame test
-        seen = torch.cat((food_seen, player_seen), -1)  # [B, N, F+N]
+        b, n, f = self.num_envs, self.n_agents, self.max_num_food
+        where = torch.cat((self.food_pos, self.pos), 1)  # [B, F+N] eaten food sit on the padding, never seen
+        pair = self.pos.unsqueeze(-1) * self._wall.numel() + where.unsqueeze(1)  # [B, N, F+N] (observer, entity)
+        seen = self._sees.view(-1)[pair + self._sees_offset]  # [B, N, F+N]
         count = seen.cumsum(-1)  # [B, N, F+N]
         slot = count + self._slot_shift - count[..., f - 1 : f] * self._is_player  # [B, N, F+N]
         slot = torch.where(self._slot_self, f, slot)
-        index = torch.where(seen, self._obs_base + 3 * slot, b * n * self.obs_dim)  # unseen -> the 3 spare floats
-        out = self._obs_pad.clone()  # [B*N*obs + 3]
-        out.scatter_(0, (index.unsqueeze(-1) + torch.arange(3, device=self.device)).view(-1), rel.view(-1))
-        return out[:-3].view(b, n, self.obs_dim)
+        row = torch.where(seen, self._obs_base + slot, b * n * (f + n))  # [B, N, F+N] unseen -> the spare row
+        out = self._obs_pad.clone()  # [B*N*(F+N) + 1, 3]
+        out[:, :2].index_put_((row,), self._frame.view(-1, 2)[pair])
+        out[:, 2].index_put_((row,), torch.cat((self.food_level, self.level), 1).unsqueeze(1).float())
+        return out[:-1].view(b, n, self.obs_dim)
 
     def _output(self, reward: torch.Tensor | None) -> TensorDictBase:
         """Pack observations, masks and flags into ``LBFEnv``'s layout (no reward on reset)."""
