@@ -1,5 +1,5 @@
 """Env-steps per second: raw mpe2 loop, TorchRL-wrapped PettingZoo, our batched MPE-Spread, the collector with
-the MAPPO policy, and raw lbforaging vs our ``lbf``. Prints a table; the last line is the headline figure.
+the MAPPO policy, and raw lbforaging vs our ``lbf_lbforaging`` and batched ``lbf``. Prints a table; the last line is the headline figure.
 
     python benchmarks/throughput.py [--seconds 3]
 """
@@ -106,12 +106,15 @@ def main() -> None:
         row(f"mpe_spread batched, {n} envs", batched("mpe_spread", n, s))
     for n, t in ((512, 50), (4096, 25)):
         row(f"collector + MAPPO actor, mpe_spread {n} envs x {t}", collector("mpe_spread", n, t, s))
-    row("lbforaging raw python loop (64 envs)", raw_lbf(64, s))
-    row("lbf (our EnvBase, 64 envs)", batched("lbf", 64, s))
-    row("collector + MAPPO actor, lbf 64 envs x 50", collector("lbf", 64, 50, s))
+    row("lbforaging raw python loop (64 envs)", lbf_base := raw_lbf(64, s))
+    row("lbf_lbforaging (EnvBase over lbforaging, 64 envs)", batched("lbf_lbforaging", 64, s))
+    for n in (64, 1024, 4096):
+        row(f"lbf batched port, {n} envs", batched("lbf", n, s))
+    row("collector + MAPPO actor, lbf 1024 envs x 25", collector("lbf", 1024, 25, s))
     rates = dict(rows)
     print()
     print(f"batched mpe_spread 4096 envs / raw mpe2: {rates['mpe_spread batched, 4096 envs'] / base:,.1f}x")
+    print(f"batched lbf 1024 envs / raw lbforaging: {rates['lbf batched port, 1024 envs'] / lbf_base:,.1f}x")
     best_collector = max(rates[k] for k in rates if k.startswith("collector + MAPPO actor, mpe_spread"))
     print(f"collector_speedup_vs_raw_mpe2: {best_collector / base:.1f}x")
 

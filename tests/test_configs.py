@@ -58,3 +58,10 @@ def test_logger_config_writes_into_the_run_dir(tmp_path: Path):
     loggers = [instantiate(c) for c in cfg.logger.values()]
     assert {type(lg).__name__ for lg in loggers} == {"CSVLogger", "TensorBoardLogger"}
     assert all(Path(lg.save_dir) == tmp_path for lg in loggers)
+
+
+def test_experiment_values_override_the_defaults_of_fit_yaml():
+    """``_self_`` comes first in fit.yaml, so an experiment's top-level values (budgets) win."""
+    cfg = compose_config(["experiment=mpe_spread"])
+    assert cfg.pretrain.frames == 8_000_000 and cfg.adversarial.frames == 10_000_000
+    assert compose_config(["experiment=mpe_spread", "pretrain.frames=5"]).pretrain.frames == 5  # CLI wins

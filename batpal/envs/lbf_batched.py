@@ -11,11 +11,11 @@ Rules of ``ForagingEnv(**LBF_DEFAULTS)`` reproduced here (vector observation, ag
   as occupied. Levels are uniform in [min_player_level, max_player_level].
 * reset, food: lbforaging proposes uniform interior cells (not on the border) and keeps one that holds no player
   and has no food within Chebyshev distance 1 or on its row/column within distance 2, with 1000 proposals for
-  all food together. Reproduced in law: each food is uniform among the admissible cells and took
-  Geometric(#admissible / #interior) proposals; the first food whose running count passes 1000 (or that finds no
-  admissible cell) and all later ones are not placed, so there are 9 food about 4% of the time. Food level: the
-  sum of the 3 lowest player levels (or ``max_food_level``) under ``force_coop``, else uniform from
-  ``min_food_level`` to that.
+  all food together. Reproduced in law, not draw for draw: each food is uniform among the admissible cells and
+  took Geometric(#admissible / #interior) proposals; the first food whose running count passes 1000 (or that finds
+  no admissible cell) and all later ones are not placed. In the paper setting the budget practically never binds,
+  but ~5% of the draws leave no admissible cell for the last food (9 food; 8 in ~0.2%). Food level: the sum of the
+  3 lowest player levels (or ``max_food_level``) under ``force_coop``, else uniform from ``min_food_level`` to that.
 * step: invalid actions become NONE. Each player claims a cell (its target, its own cell for NONE/LOAD) and moves
   iff no other player claims that cell: swaps succeed, and a player can end on the cell of a player whose own
   move failed (lbforaging allows that overlap). Then each food whose 4-adjacent LOADing players have levels
@@ -33,9 +33,12 @@ Rules of ``ForagingEnv(**LBF_DEFAULTS)`` reproduced here (vector observation, ag
 * ``terminated`` once all food is eaten, otherwise ``truncated`` from step ``max_episode_steps`` on. Team reward:
   the sum of the players' rewards; global state: the concatenated observations.
 
-Layout: positions are flat indices into the field padded by one border cell (``(row + 1) * (cols + 2) + col + 1``)
-so moves and neighbours are index offsets; food lives in ``max_num_food`` slots sorted row-major (level 0 = none).
-Every buffer and (through ``get_extra_state``) the generator state are in ``state_dict()``.
+Layout (as ``mpe.py``, batch-last so every op runs on contiguous rows of length B): positions are flat indices
+into the field padded by one border cell (``(row + 1) * (cols + 2) + col + 1``), so moves and neighbours are
+index offsets and pair relations (adjacent, seen) are lookups in precomputed [P, P] tables; ``pos``/``level`` are
+[N, B] and the food lives in ``max_num_food`` slots ``food_pos``/``food_level`` [F, B] sorted row-major (level 0 on
+padding cell 0 = no food). Every buffer and (through ``get_extra_state``) the generator state are in
+``state_dict()``, so ``load_state_dict`` restores everything that determines the future of a run.
 """
 
 from __future__ import annotations
@@ -57,29 +60,36 @@ MAX_SPAWN_ATTEMPTS = 1000  # lbforaging's proposal budget for all food of one re
 def _check_supported(cfg: dict[str, Any]) -> None:
     """Refuse the lbforaging options this port does not implement (grid observations, per-entity levels)."""
     if cfg["grid_observation"] or not cfg["observe_agent_levels"]:
-        raise NotImplementedError("LBFBatchedEnv implements the vector observation with agent levels only.")
+        raise ValueError("LBFBatchedEnv implements the vector observation with agent levels only.")
     for key in ("min_player_level", "max_player_level", "min_food_level", "max_food_level"):
         if isinstance(cfg[key], Iterable):
-            raise NotImplementedError(f"LBFBatchedEnv takes scalar levels only, got {key}={cfg[key]!r}.")
+            raise ValueError(f"LBFBatchedEnv takes scalar levels only, got {key}={cfg[key]!r}.")
     if min(cfg["field_size"]) < 3:
         raise ValueError(f"field_size must be at least 3x3 (food spawns off the border), got {cfg['field_size']}.")
 
 
+def _lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``table[index]`` for a 1-D ``table``, through ``gather`` (several times faster than indexing on CPU)."""
+    return table.gather(0, index.reshape(-1)).view(index.shape)
+
+
 def _field_tables(rows: int, cols: int, sight: int, device: torch.device) -> dict[str, torch.Tensor]:
-    """Tables over the cells of the field padded by one border cell (P cells, flat index ``(r+1)*(cols+2)+c+1``)."""
+    """Tables over the P cells of the field padded by one border cell, and over pairs of them (flat [P * P])."""
     stride = cols + 2
     flat = torch.arange((rows + 2) * stride, device=device)
-    rc = torch.stack((flat // stride - 1, flat % stride - 1), -1)  # [P, 2] (row, col); -1, rows or cols on padding
-    inside = (rc >= 0).all(-1) & (rc[:, 0] < rows) & (rc[:, 1] < cols)  # [P]
-    interior = inside & (rc >= 1).all(-1) & (rc[:, 0] < rows - 1) & (rc[:, 1] < cols - 1)  # [P]
+    rc = torch.stack((flat // stride - 1, flat % stride - 1))  # [2, P] (row, col); -1, rows or cols on padding
+    inside = (rc >= 0).all(0) & (rc[0] < rows) & (rc[1] < cols)  # [P]
+    interior = inside & (rc >= 1).all(0) & (rc[0] < rows - 1) & (rc[1] < cols - 1)  # [P]
     cells, inner = flat[inside], flat[interior]  # [H*W], [I] padded indices, row-major
-    gap = (rc[inner].unsqueeze(1) - rc[inner].unsqueeze(0)).abs()  # [I, I, 2]
-    near = (gap <= 1).all(-1) | ((gap.min(-1).values == 0) & (gap.max(-1).values <= 2))  # [I, I] food spacing
+    gap = (rc[:, inner].unsqueeze(2) - rc[:, inner].unsqueeze(1)).abs()  # [2, I, I]
+    near = (gap <= 1).all(0) | ((gap.amin(0) == 0) & (gap.amax(0) <= 2))  # [I, I] lbforaging's food spacing
     to_cell = torch.zeros_like(flat)
     to_cell[cells] = torch.arange(rows * cols, device=device)
-    frame = rc.unsqueeze(0) - (rc - sight).clamp(min=0).unsqueeze(1)  # [P, P, 2] cell j in observer i's frame
-    food_seen = ((rc.unsqueeze(0) - rc.unsqueeze(1)).abs() <= sight).all(-1)  # [P, P] within sight
-    player_seen = ((frame >= 0) & (frame <= 2 * sight)).all(-1)  # [P, P] lbforaging's test in the frame
+    delta = rc.unsqueeze(1) - rc.unsqueeze(2)  # [2, P, P] cell j minus observer cell i
+    frame = rc.unsqueeze(1) - (rc - sight).clamp(min=0).unsqueeze(2)  # [2, P, P] cell j in observer i's frame
+    adjacent = (delta.abs().sum(0) == 1) & inside  # [P, P] 4-neighbours on the field
+    food_seen = (delta.abs() <= sight).all(0) & inside  # [P, P] within sight
+    player_seen = ((frame >= 0) & (frame <= 2 * sight)).all(0) & inside  # [P, P] lbforaging's test in the frame
     return dict(
         _rc=rc,
         _rc_float=rc.float(),
@@ -89,31 +99,37 @@ def _field_tables(rows: int, cols: int, sight: int, device: torch.device) -> dic
         _to_cell=to_cell,  # [P] padded index -> row-major cell index (0 on the padding)
         _food_block=near,
         _moves=torch.tensor([0, -stride, stride, -1, 1, 0], device=device),  # [A] index offset of each action
-        _sees=torch.stack((food_seen, player_seen)) & inside,  # [2, P, P] observer cell, seen cell; never padding
-        _frame=frame.float(),  # [P, P, 2]
+        _adjacent=adjacent.flatten(),  # [P*P]
+        _sees=torch.cat((food_seen.flatten(), player_seen.flatten())),  # [2*P*P] food then player table
     )
 
 
-def _slot_tables(num_envs: int, n: int, f: int, device: torch.device) -> dict[str, torch.Tensor]:
-    """Tables that place each seen entity (food, then players in index order) in the flat observation buffer.
+def _slot_tables(num_envs: int, n: int, f: int, cells: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Tables that place each seen entity e (food, then players in index order) in the flat observation buffer.
 
-    Entity e goes to slot ``cumsum(seen)[e] + shift[e] - n_food_seen * is_player[e]``, the observer itself to
-    slot F: food keep their order, the observer comes first among players and the others follow in index order.
+    Its slot is ``cumsum(seen)[e] * keep + shift - n_food_seen * player``: food keep their order, then the
+    observer (``keep = 0``, ``shift = F``) and the other seen players in index order (one later if after it).
     """
     after = torch.ones(n, n, dtype=torch.long, device=device).triu(1)  # [N, N] player j comes after observer i
-    is_self = torch.eye(n, dtype=torch.bool, device=device)
-    pad = torch.tensor([-1.0, -1.0, 0.0], device=device).repeat(num_envs * n * (f + n) + 1)  # [B*N*obs + 3]
+    is_self = torch.eye(n, dtype=torch.long, device=device)
+    zeros, e = torch.zeros(n, f, dtype=torch.long, device=device), f + n
+    obs_dim = 3 * e
+    pad = torch.tensor([-1.0, -1.0, 0.0], device=device).repeat(num_envs * n * e + 1)  # [B*N*obs + 3]
+    base = torch.arange(n, device=device).unsqueeze(-1) * obs_dim + torch.arange(num_envs, device=device) * n * obs_dim
     return dict(
-        _slot_shift=torch.cat((torch.full((n, f), -1, device=device), f - after), 1),  # [N, F+N]
-        _slot_self=torch.cat((torch.zeros(n, f, dtype=torch.bool, device=device), is_self), 1),  # [N, F+N]
-        _is_player=(torch.arange(f + n, device=device) >= f).long(),  # [F+N]
-        _obs_base=torch.arange(num_envs * n, device=device).view(-1, n, 1) * (f + n),  # [B, N, 1] first slot
-        _obs_pad=pad.view(-1, 3),  # [B*N*(F+N) + 1, 3] the padding (-1, -1, 0) of every slot, then a spare one
+        _slot_keep=torch.cat((zeros + 1, 1 - is_self), 1).unsqueeze(-1),  # [N, E, 1]
+        _slot_shift=torch.cat((zeros - 1, f - after), 1).unsqueeze(-1),  # [N, E, 1]
+        _slot_player=torch.cat((zeros, 1 - is_self), 1).unsqueeze(-1),  # [N, E, 1]
+        _sees_offset=(torch.arange(e, device=device) >= f).long().unsqueeze(-1) * cells**2,  # [E, 1]
+        _obs_base=base.unsqueeze(1),  # [N, 1, B] first float of each observation
+        _channel=torch.arange(3, device=device).view(3, 1, 1, 1),
+        _tril=torch.ones(e, e, device=device).tril(),  # [E, E]
+        _obs_pad=pad,  # the padding (-1, -1, 0) of every slot, then 3 spare floats for the unseen entities
     )
 
 
 class LBFBatchedEnv(EnvBase):
-    """``num_envs`` LBF games stepped as tensors; batch dims ``[num_envs]``; rules in the module doc."""
+    """``num_envs`` LBF games stepped as tensors; batch dims ``[num_envs]``; rules and layout in the module doc."""
 
     N_ACTIONS = 6
 
@@ -132,27 +148,23 @@ class LBFBatchedEnv(EnvBase):
         self.min_food_level = int(cfg["min_food_level"])
         self.max_food_level = None if cfg["max_food_level"] is None else int(cfg["max_food_level"])
         self.obs_dim = 3 * (self.max_num_food + self.n_agents)
-        self._register_constants()
+        self.n_cells = (self.rows + 2) * (self.cols + 2)  # P, padded
+        tables = _field_tables(self.rows, self.cols, self.sight, self.device)
+        tables.update(_slot_tables(self.num_envs, self.n_agents, self.max_num_food, self.n_cells, self.device))
+        for name, value in tables.items():  # non-persistent: they only depend on the settings
+            self.register_buffer(name, value, persistent=False)
         self._register_state()
         self._generator = torch.Generator(device=self.device)
         self._make_specs()
         self.set_seed(seed)
 
-    def _register_constants(self) -> None:
-        """Index tables (non-persistent buffers: they only depend on the settings)."""
-        tables = _field_tables(self.rows, self.cols, self.sight, self.device)
-        tables.update(_slot_tables(self.num_envs, self.n_agents, self.max_num_food, self.device))
-        tables["_sees_offset"] = tables["_is_player"] * tables["_wall"].numel() ** 2  # [F+N] player half of _sees
-        for name, value in tables.items():
-            self.register_buffer(name, value, persistent=False)
-
     def _register_state(self) -> None:
-        """The simulator state: every buffer here is in ``state_dict()``."""
+        """The simulator state, batch-last: every buffer here is in ``state_dict()``."""
         b, n, f, dev, long = self.num_envs, self.n_agents, self.max_num_food, self.device, torch.long
-        self.register_buffer("pos", torch.zeros(b, n, dtype=long, device=dev))  # [B, N] padded flat index
-        self.register_buffer("level", torch.zeros(b, n, dtype=long, device=dev))  # [B, N]
-        self.register_buffer("food_pos", torch.zeros(b, f, dtype=long, device=dev))  # [B, F] row-major sorted
-        self.register_buffer("food_level", torch.zeros(b, f, dtype=long, device=dev))  # [B, F] 0 = no food
+        self.register_buffer("pos", torch.zeros(n, b, dtype=long, device=dev))  # [N, B] padded flat index
+        self.register_buffer("level", torch.zeros(n, b, dtype=long, device=dev))  # [N, B]
+        self.register_buffer("food_pos", torch.zeros(f, b, dtype=long, device=dev))  # [F, B] row-major sorted
+        self.register_buffer("food_level", torch.zeros(f, b, dtype=long, device=dev))  # [F, B] 0 = no food
         self.register_buffer("food_spawned", torch.zeros(b, dtype=long, device=dev))  # [B] reward normaliser
         self.register_buffer("step_count", torch.zeros(b, dtype=long, device=dev))  # [B]
         self.register_buffer("placed", torch.zeros(b, dtype=torch.bool, device=dev))  # [B] players hold cells
@@ -163,9 +175,8 @@ class LBFBatchedEnv(EnvBase):
         hi_pl = self.player_levels[1]
         hi_food = self.max_food_level if self.max_food_level is not None else min(3, self.n_agents) * hi_pl
         low = [-1.0, -1.0, 0.0] * (self.max_num_food + self.n_agents)
-        high = [self.cols - 1, self.rows - 1, hi_food] * self.max_num_food + [self.cols - 1, self.rows - 1, hi_pl] * (
-            self.n_agents
-        )
+        high = [self.cols - 1, self.rows - 1, hi_food] * self.max_num_food
+        high += [self.cols - 1, self.rows - 1, hi_pl] * self.n_agents
         return torch.tensor(low), torch.tensor(high, dtype=torch.float32)
 
     def _make_specs(self) -> None:
@@ -200,19 +211,24 @@ class LBFBatchedEnv(EnvBase):
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:
         """Respawn the games flagged by ``"_reset"`` [B, 1] (all if absent); the others keep their state."""
         reset = None if tensordict is None else tensordict.get("_reset", None)
-        redo = torch.ones(self.num_envs, dtype=torch.bool, device=self.device) if reset is None else reset.view(-1)
-        pos, level = self._spawn_players()
+        if reset is None:
+            games = torch.arange(self.num_envs, device=self.device)
+        else:
+            games = reset.reshape(-1).nonzero().squeeze(-1)  # [K] only these are drawn
+        if games.numel() == 0:
+            return self._output(None)
+        pos, level = self._spawn_players(games)
         food_pos, food_level = self._spawn_food(pos, level)
-        zero = torch.zeros_like(self.step_count)
-        self._install(redo, pos, level, food_pos, food_level, food_level.sum(-1), zero)
+        self._install(games, pos, level, food_pos, food_level, food_level.sum(-1), torch.zeros_like(games))
         return self._output(None)
 
     def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
         """One lbforaging step of every game: moves with collisions, then loads; team reward and dones."""
         action = tensordict.get(("agents", "action"))  # [B, N]
-        action = torch.where(self.action_mask.gather(-1, action.unsqueeze(-1)).squeeze(-1), action, NONE)
-        target = self.pos + self._moves[action]  # [B, N] claimed cell
-        alone = (target.unsqueeze(-1) == target.unsqueeze(-2)).sum(-1) == 1  # [B, N] nobody else claims it
+        valid = self.action_mask.gather(-1, action.unsqueeze(-1)).squeeze(-1)  # [B, N]
+        action = (action * valid).T.contiguous()  # [N, B] invalid -> NONE (0)
+        target = self.pos + _lookup(self._moves, action)  # [N, B] claimed cell
+        alone = (target.unsqueeze(0) == target.unsqueeze(1)).sum(0) == 1  # [N, B] nobody else claims it
         self.pos = torch.where(alone, target, self.pos)
         reward = self._load(action == LOAD)  # [B, 1]
         self.step_count = self.step_count + 1
@@ -221,58 +237,67 @@ class LBFBatchedEnv(EnvBase):
 
     # ----------------------------------------------------------------- simulator
     def _load(self, loading: torch.Tensor) -> torch.Tensor:
-        """Resolve the LOAD actions ``loading`` [B, N]: remove the food won, return the team reward [B, 1]."""
-        alive = self.food_level > 0  # [B, F]
-        dist = (self.food_pos.unsqueeze(1) - self.pos.unsqueeze(2)).abs()  # [B, N, F] padded-index distance
-        adj = ((dist == 1) | (dist == self.cols + 2)) & loading.unsqueeze(-1) & alive.unsqueeze(1)  # [B, N, F]
-        group = (adj * self.level.unsqueeze(-1)).sum(1)  # [B, F] level sum of each food's loaders
-        eaten = alive & (group >= self.food_level)  # [B, F]
-        won = adj & eaten.unsqueeze(1)  # [B, N, F] at most one food per player
-        food = (won * self.food_level.unsqueeze(1)).sum(-1)  # [B, N]
-        reward = (self.level * food).double()  # [B, N] float64, as lbforaging's Python floats
+        """Resolve the LOAD actions ``loading`` [N, B]: remove the food won, return the team reward [B, 1]."""
+        pair = self.pos.unsqueeze(1) * self.n_cells + self.food_pos.unsqueeze(0)  # [N, F, B]
+        adj = _lookup(self._adjacent, pair) & loading.unsqueeze(1)  # [N, F, B] eaten food (on padding) never adjacent
+        group = (adj * self.level.unsqueeze(1)).sum(0)  # [F, B] level sum of each food's loaders
+        eaten = (self.food_level > 0) & (group >= self.food_level)  # [F, B]
+        won = adj & eaten.unsqueeze(0)  # [N, F, B] at most one food per player
+        food = (won * self.food_level.unsqueeze(0)).sum(1)  # [N, B]
+        reward = (self.level * food).double()  # [N, B] float64, as lbforaging's Python floats
         if self.normalize_reward:
-            denominator = (won * group.unsqueeze(1)).sum(-1) * self.food_spawned.unsqueeze(-1)  # [B, N]
+            denominator = (won * group.unsqueeze(0)).sum(1) * self.food_spawned  # [N, B]
             reward = reward / denominator.clamp(min=1).double()
         if self.penalty:
-            reward = reward - self.penalty * (adj & ~eaten.unsqueeze(1)).any(-1).double()
-        self.food_level = torch.where(eaten, 0, self.food_level)
-        self.food_pos = torch.where(eaten, 0, self.food_pos)  # onto the padding: never seen, never adjacent
-        return reward.sum(-1, keepdim=True).float()
+            reward = reward - self.penalty * (adj & ~eaten.unsqueeze(0)).any(1).double()
+        kept = ~eaten
+        self.food_level = self.food_level * kept
+        self.food_pos = self.food_pos * kept  # onto padding cell 0
+        return reward.sum(0).float().unsqueeze(-1)  # players summed in index order, as Python's sum()
 
     def _valid_actions(self) -> torch.Tensor:
         """lbforaging's ``_valid_actions`` for the current field: [B, N, A]."""
-        b, n = self.num_envs, self.n_agents
-        grid = self._wall.expand(b, -1).scatter_add(1, self.food_pos, self.food_level)  # [B, P] food, -1 off-field
-        neighbours = (self.pos.unsqueeze(-1) + self._moves[1:5]).view(b, -1)  # [B, N*4] N, S, W, E
-        around = grid.gather(1, neighbours).view(b, n, 4)  # [B, N, 4]
-        none = torch.ones(b, n, 1, dtype=torch.bool, device=self.device)
-        return torch.cat((none, around == 0, (around > 0).any(-1, keepdim=True)), -1)
+        n, b = self.n_agents, self.num_envs
+        grid = self._wall.unsqueeze(-1).expand(-1, b).scatter_add(0, self.food_pos, self.food_level)  # [P, B]
+        neighbours = self.pos.unsqueeze(1) + self._moves[1:5].view(1, 4, 1)  # [N, 4, B] N, S, W, E
+        around = grid.gather(0, neighbours.reshape(n * 4, b)).reshape(n, 4, b)  # [N, 4, B] food level, -1 off-field
+        none = torch.ones(n, 1, b, dtype=torch.bool, device=self.device)
+        mask = torch.cat((none, around == 0, (around > 0).any(1, keepdim=True)), 1)  # [N, A, B]
+        return mask.permute(2, 0, 1).contiguous()
 
     def _observe(self) -> torch.Tensor:
         """lbforaging's vector observation of every agent: [B, N, obs_dim].
 
-        Entity e (food, then players in index order) is seen by an observer, and where, as the tables ``_sees``
-        and ``_frame`` say for their two cells; seen entries go to their slot of a buffer filled with the padding.
+        Entity e (food, then players in index order) is seen by an observer as the ``_sees`` table says for their
+        cells, at ``pos - max(own - sight, 0)``; seen entries go to their slot of a buffer filled with the padding.
         """
         b, n, f = self.num_envs, self.n_agents, self.max_num_food
-        where = torch.cat((self.food_pos, self.pos), 1)  # [B, F+N] eaten food sit on the padding, never seen
-        pair = self.pos.unsqueeze(-1) * self._wall.numel() + where.unsqueeze(1)  # [B, N, F+N] (observer, entity)
-        seen = self._sees.view(-1)[pair + self._sees_offset]  # [B, N, F+N]
-        count = seen.cumsum(-1)  # [B, N, F+N]
-        slot = count + self._slot_shift - count[..., f - 1 : f] * self._is_player  # [B, N, F+N]
-        slot = torch.where(self._slot_self, f, slot)
-        row = torch.where(seen, self._obs_base + slot, b * n * (f + n))  # [B, N, F+N] unseen -> the spare row
-        out = self._obs_pad.clone()  # [B*N*(F+N) + 1, 3]
-        out[:, :2].index_put_((row,), self._frame.view(-1, 2)[pair])
-        out[:, 2].index_put_((row,), torch.cat((self.food_level, self.level), 1).unsqueeze(1).float())
-        return out[:-1].view(b, n, self.obs_dim)
+        where = torch.cat((self.food_pos, self.pos))  # [E, B]
+        pair = self.pos.unsqueeze(1) * self.n_cells + where.unsqueeze(0)  # [N, E, B] (observer cell, entity cell)
+        seen = _lookup(self._sees, pair + self._sees_offset)  # [N, E, B]
+        count = torch.matmul(self._tril, seen.float()).long()  # [N, E, B] cumsum over E (faster as a matmul)
+        slot = count * self._slot_keep + self._slot_shift - count[:, f - 1 : f] * self._slot_player  # [N, E, B]
+        spare = b * self.n_agents * self.obs_dim
+        index = (self._obs_base + 3 * slot - spare) * seen + spare  # [N, E, B] unseen -> the spare floats
+        levels = torch.cat((self.food_level, self.level)).float().unsqueeze(0)  # [1, E, B]
+        entity = torch.cat((self._coords(where), levels))  # [3, E, B] row, col, level
+        origin = (self._coords(self.pos) - self.sight).clamp(min=0)  # [2, N, B]
+        origin = torch.cat((origin, torch.zeros_like(origin[:1])))  # [3, N, B] no shift on the level
+        rel = entity.unsqueeze(1) - origin.unsqueeze(2)  # [3, N, E, B]
+        out = self._obs_pad.clone()  # [B*N*obs + 3]
+        out.scatter_(0, (index.unsqueeze(0) + self._channel).reshape(-1), rel.reshape(-1))
+        return out[:-3].view(b, n, self.obs_dim)
+
+    def _coords(self, cells: torch.Tensor) -> torch.Tensor:
+        """(row, col) as floats of padded ``cells`` [...]: [2, ...]."""
+        return self._rc_float.index_select(1, cells.reshape(-1)).view(2, *cells.shape)
 
     def _output(self, reward: torch.Tensor | None) -> TensorDictBase:
         """Pack observations, masks and flags into ``LBFEnv``'s layout (no reward on reset)."""
         b, n = self.num_envs, self.n_agents
         obs = self._observe()  # [B, N, obs]
         self.full_action_spec["agents", "action"].update_mask(self.action_mask)  # replaced, never edited in place
-        terminated = (self.food_level == 0).all(-1, keepdim=True)  # [B, 1] all food eaten
+        terminated = (self.food_level == 0).all(0).unsqueeze(-1)  # [B, 1] all food eaten
         truncated = ~terminated & (self.step_count >= self.max_steps).unsqueeze(-1)  # [B, 1]
         agents = TensorDict({"observation": obs, "action_mask": self.action_mask.clone()}, batch_size=(b, n))
         out = {
@@ -286,56 +311,59 @@ class LBFBatchedEnv(EnvBase):
             out["reward"] = reward
         return TensorDict(out, batch_size=(b,), device=self.device)
 
-    # ----------------------------------------------------------------- spawning
-    def _spawn_players(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw new player cells and levels for every game: [B, N] padded indices, [B, N] levels."""
-        b, n, g, dev = self.num_envs, self.n_agents, self._generator, self.device
-        scores = torch.rand(b, n, self.rows * self.cols, generator=g, device=dev)  # [B, N, H*W]
+    # ----------------------------------------------------------------- spawning (batch-first, K games at a time)
+    def _spawn_players(self, games: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw new player cells and levels for ``games`` [K]: [K, N] padded indices, [K, N] levels."""
+        b, n, g, dev = games.numel(), self.n_agents, self._generator, self.device
+        scores = torch.rand(b, n, self.rows * self.cols, generator=g, device=dev)  # [K, N, H*W]
         lo, hi = self.player_levels
-        level = torch.randint(lo, hi + 1, (b, n), generator=g, device=dev)  # [B, N]
-        old = self._to_cell[self.pos]  # [B, N] previous cells, still occupied in lbforaging's check
-        weight = self.placed.long().unsqueeze(-1)  # [B, 1]
+        level = torch.randint(lo, hi + 1, (b, n), generator=g, device=dev)  # [K, N]
+        old = self._to_cell[self.pos[:, games].T]  # [K, N] previous cells, still occupied in lbforaging's check
+        weight = self.placed[games].long().unsqueeze(-1)  # [K, 1]
         occupied = torch.zeros(b, self.rows * self.cols, dtype=torch.long, device=dev)
         occupied.scatter_add_(1, old, weight.expand(b, n))
         picks = []
         for i in range(n):
-            pick = torch.where(occupied == 0, scores[:, i], -1.0).argmax(-1, keepdim=True)  # [B, 1]
+            pick = torch.where(occupied == 0, scores[:, i], -1.0).argmax(-1, keepdim=True)  # [K, 1]
             occupied.scatter_add_(1, old[:, i : i + 1], -weight)
             occupied.scatter_add_(1, pick, torch.ones_like(pick))
             picks.append(pick)
         return self._cells[torch.cat(picks, -1)], level
 
     def _spawn_food(self, pos: torch.Tensor, level: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw the food of every game around players ``pos`` with ``level`` [B, N]: slots [B, F] x2."""
-        b, f, g, dev = self.num_envs, self.max_num_food, self._generator, self.device
-        n_inner = self._interior.numel()
+        """Draw the food of K games around players ``pos`` with ``level`` [K, N]: slots [K, F] x2.
+
+        Food k is uniform among the cells left free by the players and food 0..k-1; it took Geometric(free / I)
+        of lbforaging's proposals and is placed iff the running total stays within the budget. Once one food is
+        not placed no later one is, so the cells a dropped food would block never matter.
+        """
+        b, f, g, dev = pos.shape[0], self.max_num_food, self._generator, self.device
         if self.max_food_level is not None:
             hi = torch.full((b,), self.max_food_level, device=dev)
         else:
-            hi = level.sort(-1).values[:, :3].sum(-1)  # [B]
+            hi = level.sort(-1).values[:, :3].sum(-1)  # [K]
         lo = hi if self.force_coop else torch.full_like(hi, self.min_food_level)
-        draw = torch.rand(b, f, generator=g, device=dev)  # [B, F]
-        food_level = lo.unsqueeze(-1) + (draw * (hi - lo + 1).unsqueeze(-1)).long()  # [B, F] uniform in [lo, hi]
-        scores = torch.rand(b, f, n_inner, generator=g, device=dev)  # [B, F, I]
-        log_u = torch.log1p(-torch.rand(b, f, generator=g, device=dev, dtype=torch.float64))  # [B, F] log U(0, 1]
-        occupied = torch.zeros(b, self._wall.numel(), dtype=torch.bool, device=dev).scatter_(1, pos, True)
-        blocked = occupied[:, self._interior]  # [B, I]
-        attempts = torch.zeros(b, dtype=torch.float64, device=dev)
-        slots, levels = [], []
+        draw = torch.rand(b, f, generator=g, device=dev)  # [K, F]
+        food_level = lo.unsqueeze(-1) + (draw * (hi - lo + 1).unsqueeze(-1)).long()  # [K, F] uniform in [lo, hi]
+        n_inner = self._interior.numel()
+        scores = torch.rand(b, f, n_inner, generator=g, device=dev)  # [K, F, I]
+        log_u = torch.log1p(-torch.rand(b, f, generator=g, device=dev, dtype=torch.float64))  # [K, F] log U(0, 1]
+        occupied = torch.zeros(b, self.n_cells, dtype=torch.bool, device=dev).scatter_(1, pos, True)
+        blocked = occupied[:, self._interior]  # [K, I]
+        picks, free = [], []
         for k in range(f):
-            free = (~blocked).sum(-1)  # [B]
-            tries = torch.floor(log_u[:, k] / torch.log1p(-free.double() / n_inner)) + 1  # Geometric(free / I)
-            attempts += torch.where(free > 0, tries, torch.inf)
-            placed = attempts <= MAX_SPAWN_ATTEMPTS  # [B]
-            pick = torch.where(blocked, -1.0, scores[:, k]).argmax(-1)  # [B] uniform among the free cells
-            slots.append(torch.where(placed, self._interior[pick], 0))
-            levels.append(torch.where(placed, food_level[:, k], 0))
-            blocked = blocked | (self._food_block[pick] & placed.unsqueeze(-1))
-        return torch.stack(slots, -1), torch.stack(levels, -1)
+            free.append(n_inner - blocked.sum(-1))  # [K]
+            pick = (scores[:, k] - blocked.float()).argmax(-1)  # [K] uniform among the free cells
+            blocked = blocked | self._food_block[pick]
+            picks.append(pick)
+        share = torch.stack(free, -1).double() / n_inner  # [K, F] chance a proposal is admissible
+        tries = torch.where(share > 0, torch.floor(log_u / torch.log1p(-share)) + 1, torch.inf)  # [K, F]
+        placed = tries.cumsum(-1) <= MAX_SPAWN_ATTEMPTS  # [K, F]
+        return self._interior[torch.stack(picks, -1)] * placed, food_level * placed
 
     def _install(
         self,
-        which: torch.Tensor,
+        games: torch.Tensor,
         pos: torch.Tensor,
         level: torch.Tensor,
         food_pos: torch.Tensor,
@@ -343,18 +371,18 @@ class LBFBatchedEnv(EnvBase):
         food_spawned: torch.Tensor,
         step_count: torch.Tensor,
     ) -> None:
-        """Write a new game into the envs flagged by ``which`` [B]; food slots get sorted row-major."""
-        key = torch.where(food_level > 0, food_pos, self._wall.numel())  # [B, F] empty slots last
-        rank = key.argsort(-1)
-        food_pos, food_level = food_pos.gather(-1, rank), food_level.gather(-1, rank)
-        w = which.unsqueeze(-1)  # [B, 1]
-        self.pos = torch.where(w, pos, self.pos)
-        self.level = torch.where(w, level, self.level)
-        self.food_pos = torch.where(w, food_pos, self.food_pos)
-        self.food_level = torch.where(w, food_level, self.food_level)
-        self.food_spawned = torch.where(which, food_spawned, self.food_spawned)
-        self.step_count = torch.where(which, step_count, self.step_count)
-        self.placed = self.placed | which
+        """Write K new games, batch-first ([K, N], [K, F], [K]), into the envs ``games`` [K]."""
+        key = torch.where(food_level > 0, food_pos, self.n_cells)  # [K, F] empty slots last
+        rank = key.argsort(-1)  # row-major order
+        food_level = food_level.gather(-1, rank)
+        food_pos = food_pos.gather(-1, rank) * (food_level > 0)  # no food: padding cell 0
+        self.pos[:, games] = pos.T
+        self.level[:, games] = level.T
+        self.food_pos[:, games] = food_pos.T
+        self.food_level[:, games] = food_level.T
+        self.food_spawned[games] = food_spawned
+        self.step_count[games] = step_count
+        self.placed[games] = True
         self.action_mask = self._valid_actions()
 
     # ----------------------------------------------------------------- state access
@@ -384,24 +412,28 @@ class LBFBatchedEnv(EnvBase):
         pad = self.max_num_food - k
         slots = torch.nn.functional.pad(flat(food_pos), (0, pad))  # [B, F]
         levels = torch.nn.functional.pad(food_level.to(dev, torch.long), (0, pad))  # [B, F]
-        slots = torch.where(levels > 0, slots, 0)
         spawned = levels.sum(-1) if food_spawned is None else food_spawned.to(dev, torch.long)
         steps = torch.zeros(b, dtype=torch.long, device=dev) if step_count is None else step_count.to(dev, torch.long)
-        every = torch.ones(b, dtype=torch.bool, device=dev)
+        every = torch.arange(b, device=dev)
         self._install(every, flat(player_pos), player_level.to(dev, torch.long), slots, levels, spawned, steps)
         return self._output(None)
 
     @property
     def player_pos(self) -> torch.Tensor:
         """Player cells as (row, col): [B, N, 2] (a copy)."""
-        return self._rc[self.pos]
+        return self._rc[:, self.pos].permute(2, 1, 0)
+
+    @property
+    def player_level(self) -> torch.Tensor:
+        """Player levels: [B, N] (a copy)."""
+        return self.level.T.clone()
 
     @property
     def field(self) -> torch.Tensor:
         """Food levels on the field, as lbforaging's ``field``: [B, rows, cols] (a copy)."""
-        grid = torch.zeros(self.num_envs, self._wall.numel(), dtype=torch.long, device=self.device)
-        grid.scatter_add_(1, self.food_pos, self.food_level)
-        return grid[:, self._cells].view(self.num_envs, self.rows, self.cols)
+        grid = torch.zeros(self.n_cells, self.num_envs, dtype=torch.long, device=self.device)
+        grid.scatter_add_(0, self.food_pos, self.food_level)
+        return grid[self._cells].T.reshape(self.num_envs, self.rows, self.cols)
 
     def get_extra_state(self) -> dict[str, torch.Tensor]:
         """Put the generator state into ``state_dict()`` so a restored env draws the same future resets."""

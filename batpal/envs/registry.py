@@ -24,7 +24,9 @@ _SMAC_CHECK = "batpal.envs.smac:check_smac_available"
 ENVS: dict[str, EnvSpec] = {
     "mpe_spread": EnvSpec("batpal.envs.mpe:make_spread", (-189.0, -47.0)),
     "mpe_spread_pettingzoo": EnvSpec("batpal.envs.mpe_pettingzoo:make_spread_pettingzoo", (-189.0, -47.0)),
-    "lbf": EnvSpec("batpal.envs.lbf:make_lbf", (0.4, 0.74)),
+    # LBF: our batched torch port (tested step for step against lbforaging); the python env is the reference.
+    "lbf": EnvSpec("batpal.envs.lbf_batched:make_lbf_batched", (0.4, 0.74)),
+    "lbf_lbforaging": EnvSpec("batpal.envs.lbf:make_lbf", (0.4, 0.74)),
     "smac_2s3z": EnvSpec("batpal.envs.smac:make_smac", None, (("map_name", "2s3z"),), _SMAC_CHECK),
     "smac_mmm": EnvSpec("batpal.envs.smac:make_smac", None, (("map_name", "MMM"),), _SMAC_CHECK),
     "smac_1c3s5z": EnvSpec("batpal.envs.smac:make_smac", None, (("map_name", "1c3s5z"),), _SMAC_CHECK),

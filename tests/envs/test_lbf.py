@@ -29,11 +29,11 @@ def _load_first(mask: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def test_check_env_specs_through_registry():
-    check_env_specs(make("lbf", 2, seed=0))
+    check_env_specs(make("lbf_lbforaging", 2, seed=0))
 
 
 def test_layout_and_shapes():
-    env = make("lbf", 2, seed=0)
+    env = make("lbf_lbforaging", 2, seed=0)
     assert env.batch_size == torch.Size([2])
     td = env.reset()
     assert td["agents", "observation"].shape == (2, 5, 45) and td["agents", "observation"].dtype == torch.float32
@@ -117,7 +117,7 @@ def test_partial_reset_leaves_other_env_unchanged():
 
 
 def test_collector_resets_envs_at_the_time_limit():
-    env = make("lbf", 2, seed=0)
+    env = make("lbf_lbforaging", 2, seed=0)
     collector = Collector(env, RandomPolicy(env.full_action_spec), frames_per_batch=2 * 100, total_frames=2 * 100)
     batch = next(iter(collector))
     collector.shutdown()

@@ -16,7 +16,7 @@ from batpal.envs.lbf_batched import LBFBatchedEnv, make_lbf_batched
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-N, F, STEPS = 5, 10, 50
+N, STEPS = 5, 50
 SEEDS = list(range(30))
 # Crafted starts (players as (row, col, level), food as (row, col, level)) where loads and a full clear are likely.
 CRAFTED = [
@@ -45,14 +45,17 @@ def _set_ref(ref: ForagingEnv, players: list[tuple[int, int, int]], food: list[t
 
 def _game(env: LBFBatchedEnv, k: int) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
     """Game ``k`` of the port as ``_set_ref`` arguments: players then food, as (row, col, level)."""
-    players = [(r, c, lvl) for (r, c), lvl in zip(env.player_pos[k].tolist(), env.level[k].tolist(), strict=True)]
+    players = [
+        (r, c, lvl) for (r, c), lvl in zip(env.player_pos[k].tolist(), env.player_level[k].tolist(), strict=True)
+    ]
     field = env.field[k]
     return players, [(r, c, int(field[r, c])) for r, c in field.nonzero().tolist()]
 
 
 def _copy_fields(refs: list[ForagingEnv]) -> dict[str, torch.Tensor]:
-    """lbforaging's games as ``set_state`` arguments (food padded to ``F`` slots with level 0)."""
-    food_pos, food_level = torch.zeros(len(refs), F, 2, dtype=torch.long), torch.zeros(len(refs), F, dtype=torch.long)
+    """lbforaging's games as ``set_state`` arguments (food padded to ``max_num_food`` slots with level 0)."""
+    f = refs[0].max_num_food
+    food_pos, food_level = torch.zeros(len(refs), f, 2, dtype=torch.long), torch.zeros(len(refs), f, dtype=torch.long)
     for k, ref in enumerate(refs):
         rows, cols = np.nonzero(ref.field)
         food_pos[k, : len(rows)] = torch.tensor(np.stack([rows, cols], -1))
@@ -99,31 +102,32 @@ def _collisions(refs: list[ForagingEnv], actions: torch.Tensor) -> int:
     return count
 
 
-def test_matches_lbforaging_step_by_step() -> None:
-    """Two whole episodes per game, from lbforaging's spawns then from ours: same observations, masks, team
-    rewards, fields and flags as lbforaging at every step."""
-    refs = [ForagingEnv(**LBF_DEFAULTS) for _ in range(len(SEEDS) + len(CRAFTED))]
-    env = LBFBatchedEnv(num_envs=len(refs), seed=0)
+def _play_against_lbforaging(kwargs: dict, n_seeds: int, crafted: list, steps: int) -> dict[str, int]:
+    """Two whole episodes per game, from lbforaging's spawns (seeds, then ``crafted`` fields) and then from ours:
+    assert the same observations, masks, team rewards, fields and flags at every step; count the events seen."""
+    settings = {**LBF_DEFAULTS, **kwargs}
+    refs = [ForagingEnv(**settings) for _ in range(n_seeds + len(crafted))]
+    env = LBFBatchedEnv(num_envs=len(refs), seed=0, **kwargs)
     env.reset()
     rng = np.random.default_rng(0)
-    loads = eaten = collisions = cleared = 0
+    counts = dict(loads=0, failed_loads=0, eaten=0, collisions=0, cleared=0)
     for episode in range(2):
         if episode == 0:  # lbforaging's spawns (and the crafted fields) copied into the port
             for k, ref in enumerate(refs):
                 ref.reset(seed=k)
-                if k >= len(SEEDS):
-                    _set_ref(ref, *CRAFTED[k - len(SEEDS)])
+                if k >= n_seeds:
+                    _set_ref(ref, *crafted[k - n_seeds])
             out = env.set_state(**_copy_fields(refs))
         else:  # the port's own spawns copied into lbforaging
             out = env.reset()
             for k, ref in enumerate(refs):
                 _set_ref(ref, *_game(env, k))
-        expected = np.stack([np.stack(ref._make_gym_obs()) for ref in refs])  # [B, N, 45]
+        expected = np.stack([np.stack(ref._make_gym_obs()) for ref in refs])  # [B, N, obs]
         np.testing.assert_array_equal(out["agents", "observation"].numpy(), expected)
         assert torch.equal(out["agents", "action_mask"], _ref_masks(refs))
-        for _ in range(STEPS):
+        for _ in range(steps):
             actions = _policy(_ref_masks(refs), rng)  # [B, N]
-            collisions += _collisions(refs, actions)
+            counts["collisions"] += _collisions(refs, actions)
             food_before = env.field.clone()
             nxt = env.step(_act(actions))["next"]
             results = [ref.step(acts) for ref, acts in zip(refs, actions.tolist(), strict=True)]
@@ -137,11 +141,36 @@ def test_matches_lbforaging_step_by_step() -> None:
             assert torch.equal(nxt["terminated"], terminated)
             assert torch.equal(nxt["done"], torch.tensor([[res[2]] for res in results]))
             assert torch.equal(nxt["truncated"], nxt["done"] & ~terminated)
-            loads += int((nxt["reward"] > 0).sum())
-            eaten += int(((food_before > 0) & (env.field == 0)).sum())
-            cleared += int((terminated & (food_before.flatten(1).sum(-1, keepdim=True) > 0)).sum())
+            counts["loads"] += int((nxt["reward"] > 0).sum())
+            counts["failed_loads"] += sum(min(res[1]) < 0 for res in results)
+            counts["eaten"] += int(((food_before > 0) & (env.field == 0)).sum())
+            counts["cleared"] += int((terminated & (food_before.flatten(1).sum(-1, keepdim=True) > 0)).sum())
         assert nxt["done"].all()
-    assert loads >= 10 and eaten >= 10 and collisions >= 10 and cleared >= 1, (loads, eaten, collisions, cleared)
+    return counts
+
+
+def test_matches_lbforaging_step_by_step() -> None:
+    """The paper setting on 30 seeds and 3 crafted fields, two 50-step episodes each."""
+    counts = _play_against_lbforaging({}, len(SEEDS), CRAFTED, STEPS)
+    assert counts["loads"] >= 10 and counts["eaten"] >= 10, counts
+    assert counts["collisions"] >= 10 and counts["cleared"] >= 1, counts
+
+
+def test_other_settings_match_lbforaging() -> None:
+    """Smaller field and sight, 3 players, free food levels, raw rewards with a penalty for failed loads."""
+    kwargs = dict(
+        players=3,
+        field_size=(8, 7),
+        max_num_food=4,
+        sight=2,
+        max_player_level=3,
+        max_episode_steps=25,
+        force_coop=False,
+        normalize_reward=False,
+        penalty=0.25,
+    )
+    counts = _play_against_lbforaging(kwargs, 12, [], 25)
+    assert counts["loads"] >= 5 and counts["failed_loads"] >= 5, counts
 
 
 def test_collision_rules_match_lbforaging() -> None:
@@ -212,7 +241,7 @@ def test_spawn_law_matches_lbforaging() -> None:
         same = (env.player_pos.unsqueeze(2) == old.unsqueeze(1)).all(-1).triu()  # [B, N, N] new i on old j >= i
         reuse += int((same & was_placed.view(-1, 1, 1)).sum())
         pos.append(env.player_pos.numpy())
-        level.append(env.level.numpy())
+        level.append(env.player_level.numpy())
         field.append(env.field.numpy())
     pos, level, field = np.concatenate(pos), np.concatenate(level), np.concatenate(field)
     ours = _spawn_summary(pos, level, field)
@@ -263,12 +292,19 @@ def test_partial_reset_keeps_other_envs() -> None:
     flag = torch.tensor([True, False, False, True, False, False]).unsqueeze(-1)  # [B, 1]
     out = env.reset(td.clone().set("_reset", flag))
     keep, redo = ~flag.squeeze(-1), flag.squeeze(-1)
+    assert set(before) >= {"pos", "level", "food_pos", "food_level", "food_spawned", "step_count", "placed"}
     for key, value in before.items():
-        assert torch.equal(getattr(env, key)[keep], value[keep]), key
+        now = getattr(env, key)
+        if key == "action_mask":  # the one batch-first buffer
+            now, value = now.movedim(0, -1), value.movedim(0, -1)
+        assert torch.equal(now[..., keep], value[..., keep]), key
     assert torch.equal(out["agents", "observation"][keep], td["agents", "observation"][keep])
     assert torch.equal(out["agents", "action_mask"][keep], td["agents", "action_mask"][keep])
     assert env.step_count[redo].tolist() == [0, 0] and env.step_count[keep].tolist() == [5] * 4
-    assert not torch.equal(env.pos[redo], before["pos"][redo]) and not out["done"][redo].any()
+    assert not torch.equal(env.pos[:, redo], before["pos"][:, redo]) and not out["done"][redo].any()
+    state = {k: v.clone() for k, v in env.state_dict().items() if isinstance(v, torch.Tensor)}
+    env.reset(out.set("_reset", torch.zeros_like(flag)))  # nothing flagged: nothing changes
+    assert all(torch.equal(getattr(env, k), v) for k, v in state.items())
 
 
 def test_state_dict_round_trip_reproduces_future() -> None:
