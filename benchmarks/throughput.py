@@ -1,5 +1,6 @@
 """Env-steps per second: raw mpe2 loop, TorchRL-wrapped PettingZoo, our batched MPE-Spread, the collector with
-the MAPPO policy, and raw lbforaging vs our ``lbf_lbforaging`` and batched ``lbf``. Prints a table; the last line is the headline figure.
+the MAPPO policy, and raw lbforaging vs our ``lbf_lbforaging`` and batched ``lbf``. Prints a table; the last
+line is the headline figure.
 
     python benchmarks/throughput.py [--seconds 3]
 """
