@@ -165,3 +165,17 @@ def test_ddp_pipeline_keeps_ranks_identical_and_resumes(tmp_path):
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["adversarial"]["frames"] == 1600
+
+
+def test_defender_warm_starts_as_the_reference_policy():
+    """With the belief input's columns zero, pi_omega's logits equal pi0's whatever the belief."""
+    from batpal.modules.batpal import warm_start_from_reference
+    from batpal.nn.actor import AgentActorNet
+
+    torch.manual_seed(0)
+    pi0, omega = AgentActorNet(18, 3, 5, (16, 16)), AgentActorNet(18 + 13, 3, 5, (16, 16))
+    warm_start_from_reference(omega, pi0, obs_dim=18, belief_dim=13)
+    obs, belief = torch.randn(7, 3, 18), torch.rand(7, 3, 13)
+    torch.testing.assert_close(omega(obs, belief), pi0(obs))
+    with pytest.warns(UserWarning, match="from scratch"):
+        warm_start_from_reference(AgentActorNet(31, 3, 5, (8,)), pi0, obs_dim=18, belief_dim=13)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase, TensorDictSequential
+from torch import nn
 from torchrl.envs import InitTracker, TransformedEnv
 from torchrl.modules import MLP, MaskedCategorical, PopArtValueNorm
 from torchrl.objectives.multiagent import MAPPOLoss
@@ -79,6 +80,7 @@ class BATPALModule(RolloutModule):
         belief_hidden: int = 128,
         belief_source: str = "belief",
         teacher_forcing_until: float = 0.5,
+        warm_start: bool = True,
         env_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(env_name, num_envs, rollout_steps, total_frames, iters_per_epoch, seed, env_kwargs)
@@ -98,6 +100,8 @@ class BATPALModule(RolloutModule):
         self.policy_input = PolicyBeliefInput(self.space, belief_mode, belief_source, seed)
         d_belief = self.belief.out_dim
         omega = AgentActorNet(obs + d_belief, n, n_act, hidden, activation)
+        if warm_start and not calibrate:
+            warm_start_from_reference(omega, self.pi0, obs, d_belief)
         self.omega = make_actor([(AGENTS, "observation"), (AGENTS, "policy_belief")], 0, n, n_act, net=omega)
         self.adversaries = AdversaryPopulation(obs + n, n_act, K, hidden, activation)
         self.joint = JointPolicy(omega, self.pi0, self.adversaries)
@@ -178,6 +182,10 @@ class BATPALModule(RolloutModule):
         world1 = batch["world"] == 1  # [B, T]
         v0 = value_zero_by_type(batch, next_value, ~world1, self.space, hp.gamma)  # eq. 13 per (v, k)
         self._prepare_advantages(batch, adv, target, world1, k)
+        with torch.no_grad():  # PopArt statistics of each critic's targets, once per iteration
+            for norm, rows in ((self.norm1, world1), (self.norm0, ~world1)):
+                if bool(rows.any()):
+                    norm.update(target[rows])
         logs: dict[str, torch.Tensor] = {}
         if not hp.calibrate:
             logs.update(self._update_belief(batch[world1[:, 0]], opt_belief))
@@ -234,8 +242,11 @@ class BATPALModule(RolloutModule):
             "loss_critic_0": critic_loss(self.phi0(x)[~world1], target[~world1], self.norm0),
         }
         if not hp.calibrate:
-            out = self.omega_loss(mb.select(AGENTS, "state"))
-            mask = mb["team_mask"]
+            # World-1 rows only: world-0 log-probs come from pi0, and their ratios under omega can overflow to
+            # inf, which a mask cannot stop from turning the gradient into NaN (0 * inf).
+            team = mb[world1]
+            out = self.omega_loss(team.select(AGENTS, "state"))
+            mask = team["team_mask"]
             losses["loss_omega"] = masked_mean(out["loss_objective"], mask) + masked_mean(out["loss_entropy"], mask)
         losses["loss_adversary"] = self._adversary_loss(mb, k, v0)
         return losses
@@ -255,16 +266,17 @@ class BATPALModule(RolloutModule):
             if not bool((s1 | s0).any()):
                 continue
             low, high = self.bands.interval(v, k)
+            v0_hat = v0.get((v, k), float("nan"))
             if hp.calibrate:
                 # Unconstrained worst case against pi0: the clipped PPO term alone, on world-0 steps (min V(0)).
-                s1, s0, v0 = s0, torch.zeros_like(s0), {}
+                s1, s0, v0_hat = s0, torch.zeros_like(s0), float("nan")
             result = ec_ppo_loss(
                 logp[s1],
                 mb[ADVERSARY, "log_prob"][s1],
                 adv[s1],
                 logp[s0],
                 adv[s0],
-                v0_hat=v0.get((v, k), float("nan")),
+                v0_hat=v0_hat,
                 low=low,
                 high=high,
                 lam=hp.barrier_lambda,
@@ -321,6 +333,30 @@ class BATPALModule(RolloutModule):
         super().on_load_checkpoint(checkpoint)
         self.schedule.set_state(checkpoint["rollout_state"]["schedule"])
         self.policy_input.generator.set_state(checkpoint["rollout_state"]["teacher_forcing"])
+
+
+@torch.no_grad()
+def warm_start_from_reference(omega: AgentActorNet, pi0: AgentActorNet, obs_dim: int, belief_dim: int) -> None:
+    """pi_omega starts as pi0: same weights, the belief's input columns zero (so it first ignores the belief).
+
+    Skipped, with a warning, when the widths differ (``model.hidden`` changed since pretraining).
+    """
+    layers_w = [m for m in omega.mlp.modules() if isinstance(m, nn.Linear)]
+    layers_0 = [m for m in pi0.mlp.modules() if isinstance(m, nn.Linear)]
+    same = len(layers_w) == len(layers_0) and all(
+        a.out_features == b.out_features for a, b in zip(layers_w, layers_0, strict=True)
+    )
+    if not same:
+        warnings.warn("pi_omega's widths differ from pi0's: training it from scratch (no warm start).", stacklevel=2)
+        return
+    first_w, first_0 = layers_w[0], layers_0[0]
+    first_w.weight.zero_()
+    first_w.weight[:, :obs_dim] = first_0.weight[:, :obs_dim]  # observation columns
+    first_w.weight[:, obs_dim + belief_dim :] = first_0.weight[:, obs_dim:]  # agent one-hot columns
+    first_w.bias.copy_(first_0.bias)
+    for a, b in zip(layers_w[1:], layers_0[1:], strict=True):
+        a.weight.copy_(b.weight)
+        a.bias.copy_(b.bias)
 
 
 def _standardise(x: torch.Tensor, mask: torch.Tensor, centre: bool = True) -> torch.Tensor:
