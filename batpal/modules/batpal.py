@@ -18,7 +18,7 @@ import torch
 from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase, TensorDictSequential
 from torch import nn
-from torchrl.envs import InitTracker, TransformedEnv
+from torchrl.envs import InitTracker, StepCounter, TransformedEnv
 from torchrl.modules import MLP, MaskedCategorical, PopArtValueNorm
 from torchrl.objectives.multiagent import MAPPOLoss
 
@@ -81,11 +81,13 @@ class BATPALModule(RolloutModule):
         belief_source: str = "belief",
         teacher_forcing_until: float = 0.5,
         warm_start: bool = True,
+        max_episode_steps: int = 50,
         env_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(env_name, num_envs, rollout_steps, total_frames, iters_per_epoch, seed, env_kwargs)
         _check_game_args(K, vmax, vmin, barrier_lambda, policy_lr, adversary_lr, world1_fraction, calibrate)
         self.save_hyperparameters()
+        self.max_episode_steps = max_episode_steps
         pi0, meta = load_reference_policy(reference_policy)
         if meta["env"] != env_name:
             raise ValueError(f"reference policy {reference_policy} was trained on {meta['env']!r}, not {env_name!r}.")
@@ -106,7 +108,7 @@ class BATPALModule(RolloutModule):
         self.adversaries = AdversaryPopulation(obs + n, n_act, K, hidden, activation)
         self.joint = JointPolicy(omega, self.pi0, self.adversaries)
         critic = {
-            "in_features": state + self.space.size,
+            "in_features": state + self.space.size + 1,
             "out_features": 1,
             "num_cells": list(hidden),
             "activation_class": activation_class(activation),
@@ -135,6 +137,7 @@ class BATPALModule(RolloutModule):
         if not self.hparams.calibrate:
             world[: max(1, round(self.num_envs * self.hparams.world1_fraction))] = 1
         env.append_transform(InitTracker())
+        env.append_transform(StepCounter())  # t, for the critics' time feature
         env.append_transform(
             TypeAssignment(
                 self.prior.probs.float(),
@@ -209,9 +212,21 @@ class BATPALModule(RolloutModule):
         return logs
 
     def _values(self, td: TensorDictBase) -> torch.Tensor:
-        """phi(1) in world-1 envs, phi(0) in world-0 envs, on (state, type one-hot): [.., 1], real scale."""
-        x = torch.cat([td["state"], self.space.one_hot(td["type"])], dim=-1)
-        return torch.where((td["world"] == 1).unsqueeze(-1), self.phi1(x), self.phi0(x))
+        """phi(1) in world-1 envs, phi(0) in world-0 envs, on (state, type one-hot): [.., 1], real scale.
+
+        The critics predict PopArt-normalised values (MAPPO's ValueNorm); GAE gets them denormalised.
+        """
+        x = self._critic_input(td)
+        v1, v0 = self.norm1.denormalize(self.phi1(x)), self.norm0.denormalize(self.phi0(x))
+        value = torch.where((td["world"] == 1).unsqueeze(-1), v1, v0)
+        # Finite horizon: at the episode limit nothing is left to earn, V = 0 exactly (Pardo et al., 2018).
+        # Bootstrapping a time-blind critic there fed its own extrapolation back and both critics diverged.
+        return torch.where(td["step_count"] >= self.max_episode_steps, torch.zeros_like(value), value)
+
+    def _critic_input(self, td: TensorDictBase) -> torch.Tensor:
+        """(state, type one-hot, t / episode limit): time-aware critics for a finite-horizon episode."""
+        time = td["step_count"].to(td["state"].dtype) / self.max_episode_steps  # [.., 1]
+        return torch.cat([td["state"], self.space.one_hot(td["type"]), time], dim=-1)
 
     def _prepare_advantages(self, batch, adv, target, world1, k) -> None:
         """Stores targets and standardised advantages: the team's (omega, world 1) and psi_k's (both worlds)."""
@@ -235,7 +250,7 @@ class BATPALModule(RolloutModule):
         """Critic, omega (masked MAPPO clip loss) and psi_k (EC-PPO) losses on one minibatch of steps."""
         hp = self.hparams
         world1 = mb["world"] == 1
-        x = torch.cat([mb["state"], self.space.one_hot(mb["type"])], dim=-1)
+        x = self._critic_input(mb)
         target = mb["value_target"]
         losses = {
             "loss_critic_1": critic_loss(self.phi1(x)[world1], target[world1], self.norm1),

@@ -22,10 +22,11 @@ def team_gae(
 
 
 def critic_loss(prediction: torch.Tensor, target: torch.Tensor, norm: PopArtValueNorm) -> torch.Tensor:
-    """Huber loss in PopArt-normalised units (MAPPO's value normalisation); 0 on an empty selection."""
+    """Huber loss between a critic that predicts normalised values and the normalised target (MAPPO's
+    ValueNorm: the critic's output scale stays ~1 however large the returns); 0 on an empty selection."""
     if prediction.numel() == 0:
         return prediction.sum() * 0.0
-    return nn.functional.smooth_l1_loss(norm.normalize(prediction), norm.normalize(target.detach()))
+    return nn.functional.smooth_l1_loss(prediction, norm.normalize(target.detach()))
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -48,6 +48,7 @@ def build_game_module(
         K=1 if calibrate else game.K,
         iters_per_epoch=stage.iters_per_epoch,
         calibrate=calibrate,
+        max_episode_steps=cfg.env.max_episode_steps,
         gamma=cfg.algo.gamma,
         gae_lambda=cfg.algo.gae_lambda,
         max_grad_norm=cfg.algo.max_grad_norm,
