@@ -187,8 +187,8 @@ class BATPALModule(RolloutModule):
         self._prepare_advantages(batch, adv, target, world1, k)
         with torch.no_grad():  # PopArt statistics of each critic's targets, once per iteration
             for norm, rows in ((self.norm1, world1), (self.norm0, ~world1)):
-                if bool(rows.any()):
-                    norm.update(target[rows])
+                if bool(rows.any()):  # the targets of every rank, so that the statistics stay identical
+                    norm.update(self.all_gather(target[rows]).reshape(-1, 1))
         logs: dict[str, torch.Tensor] = {}
         if not hp.calibrate:
             logs.update(self._update_belief(batch[world1[:, 0]], opt_belief))
