@@ -47,6 +47,7 @@ def main() -> None:
         f"experiment={args.env}",
         f"hydra.run.dir={run_dir}",
         "trainer.enable_progress_bar=false",
+        "stages=[pretrain]",
         *args.overrides,
     ]
     if args.frames is not None:
