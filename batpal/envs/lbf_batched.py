@@ -51,6 +51,7 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Bounded, Categorical, Composite, Unbounded
 from torchrl.envs import EnvBase
 
+from batpal.envs.generator_state import GeneratorState
 from batpal.envs.lbf import LBF_DEFAULTS
 
 NONE, LOAD = 0, 5  # lbforaging's Action values; NORTH 1 (row - 1), SOUTH 2 (row + 1), WEST 3 (col - 1), EAST 4
@@ -128,7 +129,7 @@ def _slot_tables(num_envs: int, n: int, f: int, cells: int, device: torch.device
     )
 
 
-class LBFBatchedEnv(EnvBase):
+class LBFBatchedEnv(GeneratorState, EnvBase):
     """``num_envs`` LBF games stepped as tensors; batch dims ``[num_envs]``; rules and layout in the module doc."""
 
     N_ACTIONS = 6
@@ -434,14 +435,6 @@ class LBFBatchedEnv(EnvBase):
         grid = torch.zeros(self.n_cells, self.num_envs, dtype=torch.long, device=self.device)
         grid.scatter_add_(0, self.food_pos, self.food_level)
         return grid[self._cells].T.reshape(self.num_envs, self.rows, self.cols)
-
-    def get_extra_state(self) -> dict[str, torch.Tensor]:
-        """Put the generator state into ``state_dict()`` so a restored env draws the same future resets."""
-        return {"generator": self._generator.get_state()}
-
-    def set_extra_state(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore the generator state saved by :meth:`get_extra_state` (via ``load_state_dict``)."""
-        self._generator.set_state(state["generator"].cpu())
 
 
 def make_lbf_batched(num_envs: int, seed: int, device: torch.device, **kwargs: Any) -> LBFBatchedEnv:

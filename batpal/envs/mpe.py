@@ -36,6 +36,8 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Categorical, Composite, Unbounded
 from torchrl.envs import EnvBase
 
+from batpal.envs.generator_state import GeneratorState
+
 _MOVES = ((0.0, 0.0), (-1.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.0, 1.0))  # mpe2's discrete action -> direction
 
 
@@ -55,7 +57,7 @@ def _observation_rows(n: int) -> tuple[list[int], list[int]]:
     return plus, minus
 
 
-class MPESpreadEnv(EnvBase):
+class MPESpreadEnv(GeneratorState, EnvBase):
     """``num_envs`` simple_spread worlds with ``n_agents`` agents and as many landmarks; see the module doc."""
 
     DT = 0.1
@@ -243,14 +245,6 @@ class MPESpreadEnv(EnvBase):
         self.world[: 2 * n].zero_()
         self.step_count.zero_()
         return self._output(self._observe_rows(), None)
-
-    def get_extra_state(self) -> dict[str, torch.Tensor]:
-        """Put the generator state into ``state_dict()`` so a restored env draws the same future resets."""
-        return {"generator": self._generator.get_state()}
-
-    def set_extra_state(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore the generator state saved by :meth:`get_extra_state` (via ``load_state_dict``)."""
-        self._generator.set_state(state["generator"].cpu())
 
 
 def make_spread(num_envs: int, seed: int, device: torch.device, **kwargs: Any) -> MPESpreadEnv:

@@ -17,15 +17,6 @@ Z = 1 + N * K
 DIMS = {"softmax": Z, "sigmoid": N + K}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: intra-op threads only spin against other work on a shared CPU (50x slower here)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _inputs(batch: tuple[int, ...], seed: int = 0) -> TensorDict:
     """Random observations and previous actions for ``batch`` (= [B] or [B, T]); no episode starts."""
     g = torch.Generator().manual_seed(seed)

@@ -19,15 +19,6 @@ from batpal.objectives.belief import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: intra-op threads only spin against other work on a shared CPU (50x slower here)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _factored(z: torch.Tensor, n: int, k: int) -> torch.Tensor:
     """Victim one-hot ++ severity one-hot [.., N + K]; zeros when benign (the test's own encoding)."""
     out = torch.cat([F.one_hot((z - 1).clamp(min=0) // k, n), F.one_hot((z - 1).clamp(min=0) % k, k)], -1)
