@@ -62,7 +62,7 @@ def test_pipeline_writes_every_stage(tiny_cfg):
     metrics = (run_dir / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()[0]
     for column in (
         "train/loss_omega",
-        "train/loss_adversary",
+        *(f"train/loss_adversary_{k}" for k in range(1, 5)),  # game.adversary_updates=all: every psi_k steps
         "train/loss_belief",
         "train/belief_accuracy",
         "train/loss_critic_1",
@@ -142,8 +142,8 @@ def test_vmax_not_above_vmin_and_slow_adversary(tiny_cfg):
 
 
 def test_ddp_pipeline_keeps_ranks_identical_and_resumes(tmp_path):
-    """2 CPU processes (gloo): every stage trains, the ranks draw the same psi_k schedule (their replicas end
-    identical, which DDP alone would not give if they stepped different adversaries), and a resume works."""
+    """2 CPU processes (gloo): every stage trains, every rank steps the same psi_k (all of them by default, even
+    one without data on that rank; their replicas end identical), and a resume works."""
     ddp = [
         "trainer=ddp_cpu",
         "env.num_envs=8",

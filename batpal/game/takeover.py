@@ -47,9 +47,11 @@ class JointPolicy(TensorDictModuleBase):
     def forward(self, td: TensorDictBase) -> TensorDictBase:
         obs, mask = td.get((AGENTS, "observation")), td.get((AGENTS, "action_mask"))  # [B, N, obs], [B, N, A]
         z, victim, severity, world = td.get("type"), td.get("victim"), td.get("severity"), td.get("world")  # [B]
-        team_logits = torch.where(
-            (world == 1).view(-1, 1, 1), self.omega(obs, td.get((AGENTS, "policy_belief"))), self.pi0(obs)
-        )  # [B, N, A]
+        # each env's team runs only the network of its world (rows of world 1: omega, of world 0: pi0)
+        in_world1 = world == 1  # [B]
+        team_logits = obs.new_empty(*mask.shape)  # [B, N, A]
+        team_logits[in_world1] = self.omega(obs[in_world1], td.get((AGENTS, "policy_belief"))[in_world1])
+        team_logits[~in_world1] = self.pi0(obs[~in_world1])
         team = MaskedCategorical(logits=team_logits, mask=mask)
         actions = team.sample()  # [B, N]
 

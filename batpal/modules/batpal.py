@@ -26,6 +26,7 @@ from batpal.artifacts import load_reference_policy
 from batpal.game import Bands, TypePrior, TypeSpace
 from batpal.game.belief_input import PolicyBeliefInput
 from batpal.game.takeover import JointPolicy
+from batpal.game.world_belief import WorldOneBelief
 from batpal.game.worlds import TypeAssignment
 from batpal.modules.game_metrics import finished_by_type, value_zero_by_type
 from batpal.modules.rollout import RolloutModule
@@ -81,11 +82,15 @@ class BATPALModule(RolloutModule):
         belief_source: str = "belief",
         teacher_forcing_until: float = 0.5,
         warm_start: bool = True,
+        adversary_warm_start: bool = True,
+        adversary_updates: str = "all",
         max_episode_steps: int = 50,
         env_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(env_name, num_envs, rollout_steps, total_frames, iters_per_epoch, seed, env_kwargs)
         _check_game_args(K, vmax, vmin, barrier_lambda, policy_lr, adversary_lr, world1_fraction, calibrate)
+        if adversary_updates not in ("all", "drawn"):
+            raise ValueError(f"game.adversary_updates must be 'all' or 'drawn', got {adversary_updates!r}.")
         self.save_hyperparameters()
         self.max_episode_steps = max_episode_steps
         pi0, meta = load_reference_policy(reference_policy)
@@ -106,6 +111,8 @@ class BATPALModule(RolloutModule):
             warm_start_from_reference(omega, self.pi0, obs, d_belief)
         self.omega = make_actor([(AGENTS, "observation"), (AGENTS, "policy_belief")], 0, n, n_act, net=omega)
         self.adversaries = AdversaryPopulation(obs + n, n_act, K, hidden, activation)
+        if adversary_warm_start and not calibrate and not self.adversaries.warm_start_from(self.pi0.mlp):
+            warnings.warn("psi_k's widths differ from pi0's: adversaries start from random weights.", stacklevel=2)
         self.joint = JointPolicy(omega, self.pi0, self.adversaries)
         critic = {
             "in_features": state + self.space.size + 1,
@@ -151,7 +158,7 @@ class BATPALModule(RolloutModule):
         return env
 
     def rollout_policy(self) -> TensorDictModuleBase:
-        return TensorDictSequential(self.belief, self.policy_input, self.joint)
+        return TensorDictSequential(WorldOneBelief(self.belief), self.policy_input, self.joint)
 
     # -- optimizers ----------------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
@@ -167,7 +174,10 @@ class BATPALModule(RolloutModule):
     def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
         hp = self.hparams
         opt_omega, opt_critic, opt_belief, *opt_adv = self.optimizers()
-        k = int(torch.randint(1, hp.K + 1, (1,), generator=self.schedule))  # psi_k updated this iteration
+        # Which psi_k learn this iteration: the paper draws one type per iteration; with types drawn per episode
+        # every psi_k has fresh data, so by default each one takes its own EC-PPO step (its own optimizer).
+        drawn = int(torch.randint(1, hp.K + 1, (1,), generator=self.schedule))
+        ks = [drawn] if hp.adversary_updates == "drawn" else list(range(1, hp.K + 1))
         self.policy_input.teacher_forcing = teacher_forcing_prob(
             self.frames / self.total_frames, hp.teacher_forcing_until
         )
@@ -184,7 +194,7 @@ class BATPALModule(RolloutModule):
             )
         world1 = batch["world"] == 1  # [B, T]
         v0 = value_zero_by_type(batch, next_value, ~world1, self.space, hp.gamma)  # eq. 13 per (v, k)
-        self._prepare_advantages(batch, adv, target, world1, k)
+        self._prepare_advantages(batch, adv, target, world1, ks)
         with torch.no_grad():  # PopArt statistics of each critic's targets, once per iteration
             for norm, rows in ((self.norm1, world1), (self.norm0, ~world1)):
                 if bool(rows.any()):  # the targets of every rank, so that the statistics stay identical
@@ -192,24 +202,44 @@ class BATPALModule(RolloutModule):
         logs: dict[str, torch.Tensor] = {}
         if not hp.calibrate:
             logs.update(self._update_belief(batch[world1[:, 0]], opt_belief))
-        flat = batch.reshape(-1)
+        flat = batch.select(*self._update_keys(), strict=False).reshape(-1)  # only what the losses read
         n_mb = max(1, hp.minibatches)
         for _ in range(hp.ppo_epochs):
-            for idx in torch.randperm(flat.numel()).chunk(n_mb):
-                mb = flat[idx]
-                losses = self._losses(mb, k, v0)
+            # one minibatch: the whole batch, no shuffled copy (the losses are means, order does not matter)
+            for mb in (flat[idx] for idx in torch.randperm(flat.numel()).chunk(n_mb)) if n_mb > 1 else (flat,):
+                losses = self._losses(mb, ks, v0)
                 total = sum(losses.values())
                 if not self.guard.ok(total, reduce=self._sum_over_ranks):
                     continue
-                for opt in (opt_omega, opt_critic, opt_adv[k - 1]):
+                stepped = (opt_omega, opt_critic, *(opt_adv[k - 1] for k in ks))
+                for opt in stepped:
                     opt.zero_grad()
                 self.manual_backward(total)
-                for opt in (opt_omega, opt_critic, opt_adv[k - 1]):
+                for opt in stepped:
                     self.clip_gradients(opt, hp.max_grad_norm, "norm")
                     opt.step()
                 logs.update({name: loss.detach() for name, loss in losses.items()})
-        logs.update(self._game_metrics(batch, v0, k))
+        logs.update(self._game_metrics(batch, v0, drawn if len(ks) == 1 else 0))
         return logs
+
+    def _update_keys(self) -> list:
+        """The keys the critic, omega and psi_k losses read (the rest of the batch is not copied per epoch)."""
+        return [
+            *((AGENTS, key) for key in ("observation", "policy_belief", "action_mask", "action", "action_log_prob")),
+            (AGENTS, "advantage"),
+            ADVERSARY,
+            "state",
+            "type",
+            "step_count",
+            "world",
+            "victim",
+            "severity",
+            "value_target",
+            "team_mask",
+            "adv_mask_1",
+            "adv_mask_0",
+            "adversary_advantage",
+        ]
 
     def _values(self, td: TensorDictBase) -> torch.Tensor:
         """phi(1) in world-1 envs, phi(0) in world-0 envs, on (state, type one-hot): [.., 1], real scale.
@@ -228,8 +258,9 @@ class BATPALModule(RolloutModule):
         time = td["step_count"].to(td["state"].dtype) / self.max_episode_steps  # [.., 1]
         return torch.cat([td["state"], self.space.one_hot(td["type"]), time], dim=-1)
 
-    def _prepare_advantages(self, batch, adv, target, world1, k) -> None:
-        """Stores targets and standardised advantages: the team's (omega, world 1) and psi_k's (both worlds)."""
+    def _prepare_advantages(self, batch, adv, target, world1, ks) -> None:
+        """Stores targets and standardised advantages: the team's (omega, world 1) and each psi_k's (both worlds,
+        standardised over psi_k's own steps)."""
         n = self.space.n_agents
         batch.set("value_target", target)
         victim = batch["victim"]
@@ -239,36 +270,43 @@ class BATPALModule(RolloutModule):
         batch.set(
             (AGENTS, "advantage"), _standardise(adv, world1.unsqueeze(-1)).unsqueeze(-2).expand(*adv.shape[:-1], n, 1)
         )
-        mine = (batch["severity"] == k) & (batch["type"] > 0)  # [B, T] steps where psi_k acted
-        batch.set("adv_mask_1", mine & world1)
-        batch.set("adv_mask_0", mine & ~world1)
-        adv1 = _standardise(adv, (mine & world1).unsqueeze(-1))
-        adv0 = _standardise(adv, (mine & ~world1).unsqueeze(-1), centre=False)
-        batch.set("adversary_advantage", torch.where(world1.unsqueeze(-1), adv1, adv0).squeeze(-1))
+        attacked = (batch["type"] > 0) & torch.isin(batch["severity"], torch.tensor(ks, device=victim.device))
+        batch.set("adv_mask_1", attacked & world1)
+        batch.set("adv_mask_0", attacked & ~world1)
+        adversary_adv = torch.zeros_like(adv)
+        for k in ks:
+            mine = (attacked & (batch["severity"] == k)).unsqueeze(-1)  # [B, T, 1] steps where psi_k acted
+            adv1 = _standardise(adv, mine & world1.unsqueeze(-1))
+            adv0 = _standardise(adv, mine & ~world1.unsqueeze(-1), centre=False)
+            adversary_adv = torch.where(mine, torch.where(world1.unsqueeze(-1), adv1, adv0), adversary_adv)
+        batch.set("adversary_advantage", adversary_adv.squeeze(-1))
 
-    def _losses(self, mb: TensorDictBase, k: int, v0: dict) -> dict[str, torch.Tensor]:
-        """Critic, omega (masked MAPPO clip loss) and psi_k (EC-PPO) losses on one minibatch of steps."""
+    def _losses(self, mb: TensorDictBase, ks: list[int], v0: dict) -> dict[str, torch.Tensor]:
+        """Critic, omega (masked MAPPO clip loss) and each psi_k's (EC-PPO) losses on one minibatch of steps."""
         hp = self.hparams
         world1 = mb["world"] == 1
         x = self._critic_input(mb)
         target = mb["value_target"]
-        losses = {
-            "loss_critic_1": critic_loss(self.phi1(x)[world1], target[world1], self.norm1),
-            "loss_critic_0": critic_loss(self.phi0(x)[~world1], target[~world1], self.norm0),
+        losses = {  # each critic on its own world's rows only
+            "loss_critic_1": critic_loss(self.phi1(x[world1]), target[world1], self.norm1),
+            "loss_critic_0": critic_loss(self.phi0(x[~world1]), target[~world1], self.norm0),
         }
         if not hp.calibrate:
             # World-1 rows only: world-0 log-probs come from pi0, and their ratios under omega can overflow to
             # inf, which a mask cannot stop from turning the gradient into NaN (0 * inf).
-            team = mb[world1]
+            team = mb.select(AGENTS, "state", "team_mask")[world1]
             out = self.omega_loss(team.select(AGENTS, "state"))
             mask = team["team_mask"]
             losses["loss_omega"] = masked_mean(out["loss_objective"], mask) + masked_mean(out["loss_entropy"], mask)
-        losses["loss_adversary"] = self._adversary_loss(mb, k, v0)
+        for k in ks:  # disjoint parameters: the sum's gradient is each psi_k's own
+            losses[f"loss_adversary_{k}"] = self._adversary_loss(mb, k, v0)
         return losses
 
     def _adversary_loss(self, mb: TensorDictBase, k: int, v0: dict) -> torch.Tensor:
         """EC-PPO (eq. 14) for psi_k, per victim v with its band [l, h] and V_hat(0)(v, k); mean over victims."""
         hp = self.hparams
+        acted = (mb["adv_mask_1"] | mb["adv_mask_0"]) & (mb["severity"] == k)  # psi_k's steps only
+        mb = mb.select(ADVERSARY, "adv_mask_1", "adv_mask_0", "adversary_advantage", "victim")[acted]
         dist = MaskedCategorical(
             logits=self.adversaries.logits_of(k, mb[ADVERSARY, "input"]), mask=mb[ADVERSARY, "action_mask"]
         )
@@ -321,7 +359,7 @@ class BATPALModule(RolloutModule):
         return self.space.one_hot(z) if self.hparams.belief_mode == "softmax" else self.space.factored(z)
 
     def _game_metrics(self, batch: TensorDictBase, v0: dict, k: int) -> dict[str, torch.Tensor]:
-        """Return per type in world 1, measured severity eta(V_hat(0)) of each psi_k, the drawn k."""
+        """Return per type in world 1, measured severity eta(V_hat(0)) of each psi_k, the updated k (0: all)."""
         out: dict[str, torch.Tensor] = {"updated_k": torch.tensor(float(k))}
         for key, value in finished_by_type(batch, self.space).items():
             out[key] = torch.tensor(value)

@@ -37,15 +37,44 @@ class AdversaryPopulation(nn.Module):
     def K(self) -> int:
         return len(self.nets)
 
+    @torch.no_grad()
+    def warm_start_from(self, reference: nn.Module) -> bool:
+        """Every psi_k starts as a copy of the reference policy's MLP (same input: observation ++ agent one-hot).
+
+        psi_k then begins at severity 0 and the band constraint only has to make it harsher, instead of first
+        taming a random policy, which on MPE is already at severity about 0.5. False (nothing copied) when the
+        shapes differ.
+        """
+        state = reference.state_dict()
+        if any(
+            set(state) != set(net.state_dict()) or any(state[n].shape != t.shape for n, t in net.state_dict().items())
+            for net in self.nets
+        ):
+            return False
+        for net in self.nets:
+            net.load_state_dict(state)
+        return True
+
     def logits_of(self, k: int, inputs: torch.Tensor) -> torch.Tensor:
         """Logits of psi_k (k in 1..K) on ``inputs`` [.., D] -> [.., A]."""
         return self.nets[k - 1](inputs)
 
     def forward(self, inputs: torch.Tensor, severity: torch.Tensor) -> torch.Tensor:
-        """Logits [B, A] of psi_{severity[b]} for each env b (severity in 1..K; all K nets run, K is small)."""
-        stacked = torch.stack([net(inputs) for net in self.nets], dim=0)  # [K, B, A]
-        index = (severity.clamp(1, self.K) - 1).view(1, -1, 1).expand(1, *stacked.shape[1:])
-        return stacked.gather(0, index).squeeze(0)  # [B, A]
+        """Logits [B, A] of psi_{severity[b]} for each env b (severity in 1..K; benign rows use psi_1).
+
+        Each psi_k runs on its own rows only, so the cost does not grow with K.
+        """
+        k_of_row = severity.clamp(1, self.K)  # [B]
+        logits = None
+        for k, net in enumerate(self.nets, start=1):
+            rows = k_of_row == k
+            if not bool(rows.any()):
+                continue
+            out = net(inputs[rows])
+            if logits is None:
+                logits = out.new_empty(inputs.shape[0], out.shape[-1])
+            logits[rows] = out
+        return logits
 
 
 def adversary_input(observation: torch.Tensor, victim: torch.Tensor, n_agents: int) -> torch.Tensor:

@@ -27,6 +27,9 @@ GAME_HPARAMS = (
     "belief_mode",
     "belief_source",
     "teacher_forcing_until",
+    "warm_start",
+    "adversary_warm_start",
+    "adversary_updates",
 )
 
 
@@ -55,5 +58,32 @@ def build_game_module(
         hidden=list(cfg.model.hidden),
         activation=cfg.model.activation,
         env_kwargs=OmegaConf.to_container(cfg.env.kwargs),
-        **{key: game[key] for key in GAME_HPARAMS},
+        **{key: game[key] for key in GAME_HPARAMS if key in game},  # a run saved before a key existed: default
     )
+
+
+def load_game_module(run_dir: str | Path, weights: str = "defender.pt") -> BATPALModule:
+    """A finished run's BATPAL module (pi_omega, chi, phi, psi_1..K, frozen pi0), rebuilt from its directory.
+
+    The config comes from ``config.yaml``, Vmax / Vmin from ``summary.json`` (or the config's overrides), the
+    weights from ``weights``; a clear error if any of them is missing. Returned on CPU in eval mode.
+    """
+    import torch
+
+    from batpal.summary import Summary
+
+    run_dir = Path(run_dir)
+    for name in ("config.yaml", weights, REFERENCE_POLICY):
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"{run_dir} has no {name}: is it the directory of a finished BATPAL run?")
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    calibrated = Summary(run_dir / "summary.json").stage("calibrate") or {}
+    vmax = cfg.game.vmax if cfg.game.vmax is not None else calibrated.get("vmax")
+    vmin = cfg.game.vmin if cfg.game.vmin is not None else calibrated.get("vmin")
+    if vmax is None or vmin is None:
+        raise ValueError(f"{run_dir}: neither summary.json nor config.yaml gives Vmax / Vmin.")
+    vmin = float(vmin) if isinstance(vmin, int | float) else [float(x) for x in vmin]
+    module = build_game_module(cfg, run_dir, calibrate=False, vmax=float(vmax), vmin=vmin)
+    state = torch.load(run_dir / weights, map_location="cpu", weights_only=True)
+    module.load_state_dict(state)
+    return module.eval()
