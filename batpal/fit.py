@@ -11,10 +11,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from batpal.checkpoints import checkpoint_stage, resolve_checkpoint
 from batpal.config import validate
+from batpal.job_dirs import register_job_dir_resolver
 from batpal.stages import run_adversarial, run_calibrate, run_pretrain
 from batpal.summary import Summary
 
 RUNNERS = {"pretrain": run_pretrain, "calibrate": run_calibrate, "adversarial": run_adversarial}
+register_job_dir_resolver()  # before @hydra.main composes: hydra.sweep.subdir uses it (multirun job dirs)
 
 
 def fit(cfg: DictConfig) -> dict[str, Any]:

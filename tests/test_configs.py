@@ -63,5 +63,5 @@ def test_logger_config_writes_into_the_run_dir(tmp_path: Path):
 def test_experiment_values_override_the_defaults_of_fit_yaml():
     """``_self_`` comes first in fit.yaml, so an experiment's top-level values (budgets) win."""
     cfg = compose_config(["experiment=mpe_spread"])
-    assert cfg.pretrain.frames == 8_000_000 and cfg.adversarial.frames == 8_000_000
+    assert cfg.pretrain.frames == 8_000_000 and cfg.adversarial.frames == 12_000_000
     assert compose_config(["experiment=mpe_spread", "pretrain.frames=5"]).pretrain.frames == 5  # CLI wins

@@ -31,8 +31,9 @@ def evaluate_type(
         env.append_transform(module.belief.primer())
         return env
 
-    forcing = module.policy_input.teacher_forcing
+    forcing, attack_prob = module.policy_input.teacher_forcing, module.joint.attack_prob
     module.policy_input.teacher_forcing = 0.0
+    module.joint.attack_prob = 1.0  # an attack under evaluation acts at every step (Gen-Maxmin trains at q < 1)
     try:
         return evaluate_policy(
             module.rollout_policy(),
@@ -47,3 +48,4 @@ def evaluate_type(
         )
     finally:
         module.policy_input.teacher_forcing = forcing
+        module.joint.attack_prob = attack_prob

@@ -22,9 +22,12 @@ AGENTS, ADVERSARY = "agents", "adversary"
 class JointPolicy(TensorDictModuleBase):
     """Samples every agent's action; the victim's slot holds the adversary's action when z != 0."""
 
-    def __init__(self, omega: AgentActorNet, pi0: AgentActorNet, adversaries: AdversaryPopulation) -> None:
+    def __init__(
+        self, omega: AgentActorNet, pi0: AgentActorNet, adversaries: AdversaryPopulation, attack_prob: float = 1.0
+    ) -> None:
         super().__init__()
         self.omega, self.pi0, self.adversaries = omega, pi0, adversaries
+        self.attack_prob = attack_prob  # per step (Gen-Maxmin: 0.5); otherwise the victim plays the team policy
         self.n_agents = omega.n_agents
         self.in_keys = [
             (AGENTS, "observation"),
@@ -42,6 +45,7 @@ class JointPolicy(TensorDictModuleBase):
             (ADVERSARY, "action_mask"),
             (ADVERSARY, "action"),
             (ADVERSARY, "log_prob"),
+            (ADVERSARY, "acted"),
         ]
 
     def forward(self, td: TensorDictBase) -> TensorDictBase:
@@ -62,6 +66,8 @@ class JointPolicy(TensorDictModuleBase):
         adv_action = adv.sample()  # [B]
 
         attacked = z > 0
+        if self.attack_prob < 1.0:
+            attacked = attacked & (torch.rand(attacked.shape, device=obs.device) < self.attack_prob)
         slot = nn.functional.one_hot(victim.clamp(min=0), self.n_agents).bool() & attacked.unsqueeze(-1)  # [B, N]
         actions = torch.where(slot, adv_action.unsqueeze(-1), actions)
         td.set((AGENTS, "action"), actions)
@@ -70,4 +76,5 @@ class JointPolicy(TensorDictModuleBase):
         td.set((ADVERSARY, "action_mask"), adv_mask)
         td.set((ADVERSARY, "action"), adv_action)
         td.set((ADVERSARY, "log_prob"), adv.log_prob(adv_action))
+        td.set((ADVERSARY, "acted"), attacked)  # [B] the victim's slot holds the adversary's action
         return td

@@ -10,8 +10,10 @@ condition. ``calibrate=True`` is the same machinery with world 0 only and an unc
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -84,6 +86,10 @@ class BATPALModule(RolloutModule):
         warm_start: bool = True,
         adversary_warm_start: bool = True,
         adversary_updates: str = "all",
+        constrained: bool = True,
+        attack_prob: float = 1.0,
+        ec_clip: bool = True,
+        fixed_adversaries: Sequence[str] = (),
         max_episode_steps: int = 50,
         env_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -91,6 +97,7 @@ class BATPALModule(RolloutModule):
         _check_game_args(K, vmax, vmin, barrier_lambda, policy_lr, adversary_lr, world1_fraction, calibrate)
         if adversary_updates not in ("all", "drawn"):
             raise ValueError(f"game.adversary_updates must be 'all' or 'drawn', got {adversary_updates!r}.")
+        _check_variant_args(constrained, attack_prob, world1_fraction, fixed_adversaries, K, calibrate)
         self.save_hyperparameters()
         self.max_episode_steps = max_episode_steps
         pi0, meta = load_reference_policy(reference_policy)
@@ -111,9 +118,12 @@ class BATPALModule(RolloutModule):
             warm_start_from_reference(omega, self.pi0, obs, d_belief)
         self.omega = make_actor([(AGENTS, "observation"), (AGENTS, "policy_belief")], 0, n, n_act, net=omega)
         self.adversaries = AdversaryPopulation(obs + n, n_act, K, hidden, activation)
-        if adversary_warm_start and not calibrate and not self.adversaries.warm_start_from(self.pi0.mlp):
+        self.learn_adversaries = not fixed_adversaries
+        if fixed_adversaries:  # KT / Fixed Types: frozen attacks take the victim's slot, none of them learns
+            load_fixed_adversaries(self.adversaries, fixed_adversaries, env_name)
+        elif adversary_warm_start and not calibrate and not self.adversaries.warm_start_from(self.pi0.mlp):
             warnings.warn("psi_k's widths differ from pi0's: adversaries start from random weights.", stacklevel=2)
-        self.joint = JointPolicy(omega, self.pi0, self.adversaries)
+        self.joint = JointPolicy(omega, self.pi0, self.adversaries, attack_prob)
         critic = {
             "in_features": state + self.space.size + 1,
             "out_features": 1,
@@ -168,7 +178,13 @@ class BATPALModule(RolloutModule):
             torch.optim.Adam([*self.phi1.parameters(), *self.phi0.parameters()], lr=hp.critic_lr),
             torch.optim.Adam(self.belief.parameters(), lr=hp.belief_lr),
             *(torch.optim.Adam(net.parameters(), lr=hp.adversary_lr) for net in self.adversaries.nets),  # alpha
-        ]
+        ]  # frozen (fixed) adversaries keep their optimizers, never stepped, so checkpoints have one layout
+
+    def _adversaries_to_update(self, drawn: int) -> list[int]:
+        """The psi_k that take an EC-PPO step this iteration (none when they are fixed attacks)."""
+        if not self.learn_adversaries:
+            return []
+        return [drawn] if self.hparams.adversary_updates == "drawn" else list(range(1, self.hparams.K + 1))
 
     # -- one iteration of Algorithm 1 -----------------------------------------------------------------
     def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
@@ -177,7 +193,7 @@ class BATPALModule(RolloutModule):
         # Which psi_k learn this iteration: the paper draws one type per iteration; with types drawn per episode
         # every psi_k has fresh data, so by default each one takes its own EC-PPO step (its own optimizer).
         drawn = int(torch.randint(1, hp.K + 1, (1,), generator=self.schedule))
-        ks = [drawn] if hp.adversary_updates == "drawn" else list(range(1, hp.K + 1))
+        ks = self._adversaries_to_update(drawn)
         self.policy_input.teacher_forcing = teacher_forcing_prob(
             self.frames / self.total_frames, hp.teacher_forcing_until
         )
@@ -265,12 +281,14 @@ class BATPALModule(RolloutModule):
         batch.set("value_target", target)
         victim = batch["victim"]
         agent = torch.arange(n, device=victim.device)
-        team_mask = world1.unsqueeze(-1) & (agent != victim.unsqueeze(-1))  # [B, T, N] non-victims in world 1
+        acted = batch[ADVERSARY, "acted"]  # [B, T] the adversary took the victim's slot (attack_prob)
+        # [B, T, N]: world-1 slots the team itself played (all but an acting adversary's)
+        team_mask = world1.unsqueeze(-1) & ((agent != victim.unsqueeze(-1)) | ~acted.unsqueeze(-1))
         batch.set("team_mask", team_mask)
         batch.set(
             (AGENTS, "advantage"), _standardise(adv, world1.unsqueeze(-1)).unsqueeze(-2).expand(*adv.shape[:-1], n, 1)
         )
-        attacked = (batch["type"] > 0) & torch.isin(batch["severity"], torch.tensor(ks, device=victim.device))
+        attacked = acted & (batch["type"] > 0) & torch.isin(batch["severity"], torch.tensor(ks, device=victim.device))
         batch.set("adv_mask_1", attacked & world1)
         batch.set("adv_mask_0", attacked & ~world1)
         adversary_adv = torch.zeros_like(adv)
@@ -319,7 +337,8 @@ class BATPALModule(RolloutModule):
             if not bool((s1 | s0).any()):
                 continue
             low, high = self.bands.interval(v, k)
-            v0_hat = v0.get((v, k), float("nan"))
+            # unconstrained (EIR-MAPPO, Gen-Maxmin, RAP): no V(0), so eq. 14 reduces to the world-1 PPO term
+            v0_hat = v0.get((v, k), float("nan")) if hp.constrained else float("nan")
             if hp.calibrate:
                 # Unconstrained worst case against pi0: the clipped PPO term alone, on world-0 steps (min V(0)).
                 s1, s0, v0_hat = s0, torch.zeros_like(s0), float("nan")
@@ -334,7 +353,7 @@ class BATPALModule(RolloutModule):
                 high=high,
                 lam=hp.barrier_lambda,
                 zeta=hp.zeta,
-                clip_epsilon=hp.clip_epsilon,
+                clip_epsilon=hp.clip_epsilon if hp.ec_clip else math.inf,  # EC-PG: no ratio clipping
                 entropy=dist.entropy()[s1],
                 entropy_coeff=hp.adversary_entropy_coeff,
             )
@@ -430,11 +449,45 @@ def _check_game_args(K, vmax, vmin, barrier_lambda, policy_lr, adversary_lr, wor
     for v, low in enumerate([vmin] if isinstance(vmin, int | float) else vmin):
         if not vmax > low:
             raise ValueError(f"Vmax must exceed Vmin^v (eq. 3): vmax={vmax}, vmin[{v}]={low}.")
-    if not calibrate and not 0.0 < world1_fraction < 1.0:
-        raise ValueError(f"game.world1_fraction must lie in (0, 1), got {world1_fraction}.")
+    if not calibrate and not 0.0 < world1_fraction <= 1.0:
+        raise ValueError(f"game.world1_fraction must lie in (0, 1], got {world1_fraction}.")
     if adversary_lr < policy_lr:
         warnings.warn(
             f"adversary lr alpha={adversary_lr} < policy lr beta={policy_lr}: the two-timescale update (eq. 16-17) "
             "assumes alpha >= beta so that psi_k tracks a quasi-static pi_omega.",
             stacklevel=3,
         )
+
+
+def _check_variant_args(constrained, attack_prob, world1_fraction, fixed_adversaries, K, calibrate) -> None:
+    """The baselines' switches (configs/algo/): clear errors for combinations that cannot work."""
+    if not 0.0 < attack_prob <= 1.0:
+        raise ValueError(f"game.attack_prob must lie in (0, 1], got {attack_prob}.")
+    if constrained and not fixed_adversaries and not calibrate and world1_fraction >= 1.0:
+        raise ValueError(
+            "game.world1_fraction=1 leaves no world-0 envs, so V(0) and the bands of eq. 14 cannot be estimated: "
+            "use a fraction in (0, 1), or game.constrained=false (EIR-MAPPO, Gen-Maxmin, RAP)."
+        )
+    if fixed_adversaries and len(fixed_adversaries) != K:
+        raise ValueError(f"game.K={K} but {len(fixed_adversaries)} fixed adversaries were given; they must match.")
+
+
+ATTACK_FILE = "attack.pt"
+
+
+@torch.no_grad()
+def load_fixed_adversaries(population: AdversaryPopulation, paths: Sequence[str], env_name: str) -> None:
+    """psi_k := the trained attack in ``paths[k - 1]`` (an attack run dir or its attack.pt), frozen."""
+    for k, given in enumerate(paths, start=1):
+        path = Path(given)
+        path = path / ATTACK_FILE if path.is_dir() else path
+        if not path.is_file():
+            raise FileNotFoundError(f"fixed adversary {given}: no {ATTACK_FILE} (train one with batpal.attack).")
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+        if payload.get("env") != env_name:
+            raise ValueError(f"fixed adversary {given} was trained on {payload.get('env')!r}, not {env_name!r}.")
+        try:
+            population.nets[k - 1].load_state_dict(payload["state_dict"])
+        except RuntimeError as err:
+            raise ValueError(f"fixed adversary {given} does not fit psi_{k} (model.hidden differs?): {err}") from err
+    population.requires_grad_(False)

@@ -25,12 +25,17 @@ GAME_HPARAMS = (
     "ppo_epochs",
     "minibatches",
     "belief_mode",
-    "belief_source",
     "teacher_forcing_until",
     "warm_start",
     "adversary_warm_start",
     "adversary_updates",
+    "constrained",
+    "attack_prob",
+    "ec_clip",
 )
+
+
+CALIBRATE_FIXED = ("attack_prob",)  # the worst case of calibrate acts at every step, whatever the method
 
 
 def build_game_module(
@@ -39,6 +44,7 @@ def build_game_module(
     """The same module for both stages: ``calibrate`` = world 0 only, K = 1, no barrier, no defender update."""
     stage = cfg.calibrate if calibrate else cfg.adversarial
     game = cfg.game
+    fixed = [str(p) for p in game.get("fixed_adversaries", [])]
     return BATPALModule(
         env_name=cfg.env.name,
         num_envs=cfg.env.num_envs,
@@ -48,7 +54,9 @@ def build_game_module(
         reference_policy=str(run_dir / REFERENCE_POLICY),
         vmax=vmax,
         vmin=vmin,
-        K=1 if calibrate else game.K,
+        K=1 if calibrate else (len(fixed) if fixed else game.K),
+        fixed_adversaries=[] if calibrate else fixed,
+        belief_source=_belief_source(game.get("belief_source", "belief")),
         iters_per_epoch=stage.iters_per_epoch,
         calibrate=calibrate,
         max_episode_steps=cfg.env.max_episode_steps,
@@ -58,8 +66,14 @@ def build_game_module(
         hidden=list(cfg.model.hidden),
         activation=cfg.model.activation,
         env_kwargs=OmegaConf.to_container(cfg.env.kwargs),
-        **{key: game[key] for key in GAME_HPARAMS if key in game},  # a run saved before a key existed: default
+        # a key missing from an older run's config takes the module's default
+        **{key: game[key] for key in GAME_HPARAMS if key in game and not (calibrate and key in CALIBRATE_FIXED)},
     )
+
+
+def _belief_source(value: object) -> str:
+    """``game.belief_source=true`` arrives as a YAML boolean; the module wants the string."""
+    return {True: "true", False: "none"}.get(value, value) if isinstance(value, bool) else str(value)
 
 
 def load_game_module(run_dir: str | Path, weights: str = "defender.pt") -> BATPALModule:

@@ -1,0 +1,200 @@
+"""Frozen defenders read from run directories, and the attacked team: a defender's policy with one slot hijacked.
+
+A defender is a finished run: a MAPPO run (pretrain only: ``pi0.pt``) plays pi0 for every agent; a BATPAL-family
+run (``defender.pt``) plays pi_omega on chi's belief (no teacher forcing), as in the paper's evaluation
+(section 5). Attacks and the RL attack trainer only see this interface: ``decorate`` an env, take ``policy()``,
+and wrap it in ``AttackedTeam`` with an attack that writes ``("adversary", "action")``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+from tensordict import TensorDictBase
+from tensordict.nn import TensorDictModuleBase
+from torchrl.envs import InitTracker, TransformedEnv
+from torchrl.modules import MaskedCategorical, ProbabilisticActor
+
+from batpal.artifacts import REFERENCE_POLICY, load_reference_policy
+from batpal.eval.victims import FixedVictims
+from batpal.nn.actor import AgentActorNet, actor_net
+
+AGENTS, ADVERSARY = "agents", "adversary"
+DEFENDER_WEIGHTS = "defender.pt"
+CONFIG = "config.yaml"
+METHOD_LABELS = {
+    "batpal": "BATPAL",
+    "mappo": "MAPPO",
+    "eir_mappo": "EIR-MAPPO",
+    "gen_maxmin": "Gen-Maxmin",
+    "rap": "RAP",
+    "kt": "KT",
+    "fixed_types": "Fixed Types",
+}
+
+
+class Defender:
+    """A frozen team from ``run_dir``: env facts, the transforms its policy needs, the policy and its pi0."""
+
+    default_name = "defender"  # the label when neither the caller nor the run's config names one
+
+    def __init__(self, run_dir: str | Path, name: str | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        _require(self.run_dir, CONFIG, "the run's resolved config")
+        _require(self.run_dir, REFERENCE_POLICY, "the reference policy pi0 of the pretrain stage")
+        cfg = OmegaConf.load(self.run_dir / CONFIG)
+        self._pi0, meta = load_reference_policy(self.run_dir / REFERENCE_POLICY)
+        self.env_name: str = meta["env"]
+        self.dims: dict[str, int] = dict(meta["dims"])
+        self.env_kwargs: dict[str, Any] = OmegaConf.to_container(cfg.env.get("kwargs", {})) or {}
+        self.max_episode_steps: int = int(cfg.env.max_episode_steps)
+        self.gamma: float = float(OmegaConf.select(cfg, "algo.gamma", default=0.99))
+        self.name: str = name or self.label_of(cfg)
+
+    @property
+    def n_agents(self) -> int:
+        return self.dims["n_agents"]
+
+    def label_of(self, cfg: Any) -> str:
+        """The paper's name of the run's method (config ``method``: eir_mappo -> EIR-MAPPO), else ``default_name``."""
+        method = cfg.get("method")
+        return METHOD_LABELS.get(method, method) if isinstance(method, str) else self.default_name
+
+    def decorate(self, env: TransformedEnv, victim: torch.Tensor, seed: int) -> TransformedEnv:
+        """Appends the constant per-env ``victim`` [B] (-1 = no attack); subclasses add what their team reads."""
+        env.append_transform(FixedVictims(victim.to(env.device), self.n_agents))
+        return env
+
+    def policy(self) -> TensorDictModuleBase:
+        """The frozen team writing ``("agents", "action")`` [B, N] long, sampled, for every agent."""
+        raise NotImplementedError
+
+    def reference_policy(self) -> ProbabilisticActor:
+        """The run's frozen pi0 (``log pi0(a | o)`` measures how abnormal the victim's actions look)."""
+        return self._pi0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, run_dir='{self.run_dir}', env={self.env_name!r})"
+
+
+class ReferenceDefender(Defender):
+    """A MAPPO run: every agent plays pi0 (the paper's MAPPO column)."""
+
+    default_name = "MAPPO"
+
+    def __init__(self, run_dir: str | Path, name: str | None = None) -> None:
+        super().__init__(run_dir, name)
+        self._team = SampledTeam(actor_net(self._pi0))
+
+    def label_of(self, cfg: Any) -> str:
+        """Always MAPPO: without ``defender.pt`` the team is pi0, whatever method the run was meant for."""
+        return self.default_name
+
+    def policy(self) -> TensorDictModuleBase:
+        return self._team
+
+
+class GameDefender(Defender):
+    """A BATPAL-family run: pi_omega on chi's belief in world 1; attacked envs carry the type (v, ``severity``).
+
+    The type only feeds the team's inputs that read it (Perfect Belief reads the true type); JointPolicy then
+    writes psi_k's action into the victim's slot, which ``AttackedTeam`` replaces by the attack's.
+    """
+
+    default_name = "BATPAL"
+
+    def __init__(self, run_dir: str | Path, name: str | None = None, severity: int = 1) -> None:
+        from batpal.stages.game import load_game_module
+
+        super().__init__(run_dir, name)
+        self.module = load_game_module(self.run_dir, DEFENDER_WEIGHTS).requires_grad_(False)
+        self.module.policy_input.teacher_forcing = 0.0  # the defender acts on chi's belief, never on the truth
+        if not 1 <= severity <= self.K:
+            raise ValueError(f"severity must lie in 1..K = 1..{self.K} for {self.run_dir}, got {severity}.")
+        self.severity = severity
+
+    @property
+    def K(self) -> int:
+        return self.module.space.K
+
+    def decorate(self, env: TransformedEnv, victim: torch.Tensor, seed: int) -> TransformedEnv:
+        """is_init (episode starts for chi), victim and type keys (world 1), then chi's recurrent state."""
+        env.append_transform(InitTracker())
+        env.append_transform(FixedVictims(victim.to(env.device), self.n_agents, self.K, self.severity))
+        env.append_transform(self.module.belief.primer())
+        self.module.policy_input.generator.manual_seed(seed)
+        return env
+
+    def policy(self) -> TensorDictModuleBase:
+        return self.module.rollout_policy()
+
+
+class SampledTeam(TensorDictModuleBase):
+    """Every agent samples from one shared actor net on its observation, masked (pi0 as a team)."""
+
+    def __init__(self, net: AgentActorNet) -> None:
+        super().__init__()
+        self.net = net
+        self.in_keys = [(AGENTS, "observation"), (AGENTS, "action_mask")]
+        self.out_keys = [(AGENTS, "action")]
+
+    def forward(self, td: TensorDictBase) -> TensorDictBase:
+        logits = self.net(td.get((AGENTS, "observation")))  # [B, N, A]
+        td.set((AGENTS, "action"), MaskedCategorical(logits=logits, mask=td.get((AGENTS, "action_mask"))).sample())
+        return td
+
+
+class AttackedTeam(TensorDictModuleBase):
+    """Runs the team, then the attack, and puts ``("adversary", "action")`` into slot ``victim`` where victim >= 0.
+
+    The env steps (and ``PreviousAction`` records for chi) the final actions, so the belief sees the attack.
+    """
+
+    def __init__(self, team: TensorDictModuleBase, attack: TensorDictModuleBase) -> None:
+        super().__init__()
+        self.team, self.attack = team, attack
+        self.in_keys = _unique([*team.in_keys, *attack.in_keys, "victim"])
+        self.out_keys = _unique([*team.out_keys, *attack.out_keys, (AGENTS, "action")])
+
+    def forward(self, td: TensorDictBase) -> TensorDictBase:
+        td = self.team(td)
+        td = self.attack(td)
+        actions, victim = td.get((AGENTS, "action")), td.get("victim")  # [B, N], [B]
+        n_agents = actions.shape[-1]
+        slot = torch.nn.functional.one_hot(victim.clamp(min=0), n_agents).bool() & (victim >= 0).unsqueeze(-1)
+        td.set((AGENTS, "action"), torch.where(slot, td.get((ADVERSARY, "action")).unsqueeze(-1), actions))
+        return td
+
+
+def load_defender(run_dir: str | Path, name: str | None = None, severity: int = 1) -> Defender:
+    """The defender of a finished run: BATPAL-family if it holds ``defender.pt``, else MAPPO (pi0 alone).
+
+    ``name`` labels it (default: the config's algorithm name, else BATPAL / MAPPO); ``severity`` is the k of
+    the type (v, k) a BATPAL-family team's attacked episodes carry.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"defender directory {run_dir} does not exist.")
+    if (run_dir / DEFENDER_WEIGHTS).is_file():
+        return GameDefender(run_dir, name, severity)
+    return ReferenceDefender(run_dir, name)
+
+
+def _require(run_dir: Path, file: str, what: str) -> None:
+    if not (run_dir / file).is_file():
+        raise FileNotFoundError(
+            f"defender directory {run_dir} has no {file} ({what}); a defender is a finished run directory of "
+            f"`python -m batpal.fit` holding {CONFIG}, {REFERENCE_POLICY} and, for BATPAL-family runs, "
+            f"{DEFENDER_WEIGHTS}."
+        )
+
+
+def _unique(keys: list) -> list:
+    out: list = []
+    for key in keys:
+        if key not in out:
+            out.append(key)
+    return out

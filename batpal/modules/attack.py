@@ -1,0 +1,177 @@
+"""RL attack training (ACT, DYN-1, DYN-2): PPO for one adversary on the victim's slot against a frozen defender.
+
+Each episode draws its victim uniformly over the agents (``VictimDraw``); the defender's team acts for everyone
+and the adversary's action replaces the victim's (``AttackedTeam``). The adversary's reward is
+r_adv = -r_team - c * d with d = -log pi0(a_v | o_v) (``batpal.objectives.detectability``); advantages come from
+TorchRL's GAE on a centralised critic over (state, victim one-hot, t / T), PopArt-normalised, and the policy
+step is TorchRL's ``ClipPPOLoss`` on the stored adversary inputs. Manual optimization, one optimizer each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from tensordict import TensorDictBase
+from tensordict.nn import TensorDictModuleBase
+from torch import nn
+from torchrl.envs import StepCounter, TransformedEnv
+from torchrl.modules import MLP, PopArtValueNorm
+from torchrl.objectives import ClipPPOLoss
+
+from batpal.attacks.trained import (
+    ADVERSARY,
+    check_kind,
+    make_attack_actor,
+    make_attack_net,
+    make_attack_policy,
+)
+from batpal.defenders import AttackedTeam, load_defender
+from batpal.envs.victim_draw import VictimDraw
+from batpal.modules.rollout import RolloutModule
+from batpal.nn.activations import activation_class
+from batpal.nn.actor import actor_net
+from batpal.objectives.critics import critic_loss, team_gae
+from batpal.objectives.detectability import adversary_reward, detectability
+from batpal.objectives.guards import NonFiniteGuard
+
+
+class AttackModule(RolloutModule):
+    """The adversary (its MLP ``net``), its critic and their optimizers; the defender and pi0 stay frozen."""
+
+    stage_name = "attack"
+
+    def __init__(
+        self,
+        defender: str,
+        kind: str,
+        c: float,
+        num_envs: int,
+        rollout_steps: int,
+        total_frames: int,
+        seed: int,
+        iters_per_epoch: int = 10,
+        hidden: Sequence[int] = (128, 128),
+        activation: str = "relu",
+        gae_lambda: float = 0.95,
+        clip_epsilon: float = 0.2,
+        entropy_coeff: float = 0.01,
+        lr: float = 5e-4,
+        critic_lr: float = 5e-4,
+        ppo_epochs: int = 5,
+        minibatches: int = 1,
+        max_grad_norm: float = 10.0,
+        warm_start: bool = False,
+    ) -> None:
+        check_kind(kind)
+        if not c >= 0:
+            raise ValueError(f"attack.c (the detectability weight) must be >= 0, got {c}.")
+        team = load_defender(defender)
+        super().__init__(team.env_name, num_envs, rollout_steps, total_frames, iters_per_epoch, seed, team.env_kwargs)
+        self.save_hyperparameters()
+        self.defender = team  # not an nn.Module: its frozen networks are registered below
+        self.dims, self.gamma, self.max_episode_steps = team.dims, team.gamma, team.max_episode_steps
+        n, state_dim = self.dims["n_agents"], self.dims["state_dim"]
+        self.team = team.policy().requires_grad_(False)  # frozen defender, every agent
+        self.reference = team.reference_policy().requires_grad_(False)  # frozen pi0, for detectability
+        self.net = make_attack_net(self.dims, hidden, activation)
+        if warm_start:
+            self.net.load_state_dict(actor_net(self.reference).mlp.state_dict())  # starts as pi0 (same input)
+        self.actor = make_attack_actor(self.net)
+        self.attack = make_attack_policy(self.actor, n)
+        self.critic = MLP(
+            in_features=state_dim + n + 1,
+            out_features=1,
+            num_cells=list(hidden),
+            activation_class=activation_class(activation),
+        )
+        self.norm = PopArtValueNorm(shape=1)  # the critic predicts normalised values (MAPPO's ValueNorm)
+        self.loss = ClipPPOLoss(
+            self.actor, None, clip_epsilon=clip_epsilon, entropy_coeff=entropy_coeff, normalize_advantage=True
+        )
+        self.loss.set_keys(action=(ADVERSARY, "action"), sample_log_prob=(ADVERSARY, "log_prob"))
+        self.guard = NonFiniteGuard()
+
+    # -- rollouts ------------------------------------------------------------------------------------
+    def decorate_env(self, env: TransformedEnv, rank: int) -> TransformedEnv:
+        """The defender's transforms, then a new uniform victim at every reset and t for the critic."""
+        seed = self.seed + 1000 * rank
+        n = self.num_envs
+        env = self.defender.decorate(env, torch.zeros(n, dtype=torch.long, device=env.device), seed + 2)
+        env.append_transform(VictimDraw.for_defender(self.defender, n, seed + 1, env.device))
+        env.append_transform(StepCounter())
+        return env
+
+    def rollout_policy(self) -> TensorDictModuleBase:
+        return AttackedTeam(self.team, self.attack)
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        hp = self.hparams
+        return [
+            torch.optim.Adam(self.net.parameters(), lr=hp.lr),
+            torch.optim.Adam(self.critic.parameters(), lr=hp.critic_lr),
+        ]
+
+    # -- one PPO iteration ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def adversary_rewards(self, batch: TensorDictBase) -> tuple[torch.Tensor, torch.Tensor]:
+        """(d [B, T], r_adv [B, T, 1]): the victim's detectability and the adversary's shaped reward."""
+        detect = detectability(self.reference, batch)
+        return detect, adversary_reward(batch.get(("next", "reward")), detect.unsqueeze(-1), self.hparams.c)
+
+    def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
+        """GAE on r_adv once under no_grad, then ``ppo_epochs`` passes over shuffled minibatches."""
+        hp = self.hparams
+        opt_actor, opt_critic = self.optimizers()
+        detect, reward = self.adversary_rewards(batch)
+        with torch.no_grad():
+            value, next_value = self._values(batch), self._values(batch.get("next"))  # [B, T, 1] real scale
+            advantage, target = team_gae(
+                value, next_value, reward, batch["next", "done"], batch["next", "terminated"], self.gamma, hp.gae_lambda
+            )
+            self.norm.update(self.all_gather(target).reshape(-1, 1))  # every rank's targets: identical statistics
+        batch.set("advantage", advantage)
+        batch.set("value_target", target)
+        flat = batch.reshape(-1)
+        logs: dict[str, torch.Tensor] = {}
+        for _ in range(hp.ppo_epochs):
+            for idx in torch.randperm(flat.numel(), device=flat.device).chunk(max(1, hp.minibatches)):
+                mb = flat[idx]
+                out = self.loss(mb.select(ADVERSARY, "advantage"))
+                actor_loss = out["loss_objective"] + out["loss_entropy"]
+                value_loss = critic_loss(self.critic(self._critic_input(mb)), mb["value_target"], self.norm)
+                if not self.guard.ok(actor_loss, value_loss, reduce=self._sum_over_ranks):
+                    continue
+                opt_actor.zero_grad()
+                opt_critic.zero_grad()
+                self.manual_backward(actor_loss + value_loss)
+                self.clip_gradients(opt_actor, hp.max_grad_norm, "norm")
+                self.clip_gradients(opt_critic, hp.max_grad_norm, "norm")
+                opt_actor.step()
+                opt_critic.step()
+                logs = {
+                    "loss_actor": out["loss_objective"].detach(),
+                    "loss_critic": value_loss.detach(),
+                    "entropy": out["entropy"].detach(),
+                    "kl_approx": out["kl_approx"].detach(),
+                    "clip_fraction": out["clip_fraction"].detach(),
+                }
+        logs["detectability"] = detect.mean()
+        logs["adversary_reward"] = reward.mean()
+        logs["nonfinite_skips"] = torch.tensor(float(self.guard.skipped))
+        return logs
+
+    def _critic_input(self, td: TensorDictBase) -> torch.Tensor:
+        """(state, victim one-hot, t / episode limit) [.., S + N + 1]."""
+        state = td.get("state")
+        victim = nn.functional.one_hot(td.get("victim").clamp(min=0), self.dims["n_agents"]).to(state.dtype)
+        time = td.get("step_count").to(state.dtype) / self.max_episode_steps
+        return torch.cat([state, victim, time], dim=-1)
+
+    def _values(self, td: TensorDictBase) -> torch.Tensor:
+        """V of the adversary's return, real scale; exactly 0 at the episode limit (nothing left to earn)."""
+        value = self.norm.denormalize(self.critic(self._critic_input(td)))
+        return torch.where(td.get("step_count") >= self.max_episode_steps, torch.zeros_like(value), value)
+
+    def _sum_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
+        return self.trainer.strategy.reduce(value, reduce_op="sum") if self._trainer is not None else value

@@ -1,0 +1,42 @@
+"""Tiny finished defender runs (BATPAL pipeline and MAPPO alone) and tiny attack configs for the attack tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from batpal.fit import fit
+from tests.conftest import CONFIGS, TINY, compose_config
+from tests.test_game_pipeline import GAME
+
+# 16 envs x 25 steps = 400 frames per iteration; 4 iterations in 2 epochs (a checkpoint after each).
+TINY_ATTACK = [
+    "experiment=mpe_spread",
+    "env.num_envs=16",
+    "algo.rollout_steps=25",
+    "algo.ppo_epochs=2",
+    "model.hidden=[32,32]",
+    "trainer.enable_progress_bar=false",
+    "attack.frames=1600",
+    "attack.iters_per_epoch=2",
+    "attack.eval_episodes=8",
+]
+
+
+@pytest.fixture(scope="module")
+def defender_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``game``: a finished tiny pretrain -> calibrate -> adversarial run; ``mappo``: a run with stages=[pretrain]."""
+    root = tmp_path_factory.mktemp("defenders")
+    fit(compose_config(["experiment=mpe_spread", *TINY, *GAME], root / "game"))
+    fit(compose_config(["experiment=mpe_spread", *TINY], root / "mappo"))
+    return {"game": root / "game", "mappo": root / "mappo"}
+
+
+def attack_config(kind: str, defender: Path | str, run_dir: Path, *overrides: str) -> DictConfig:
+    """``attack.yaml`` composed as ``python -m batpal.attack attack=<kind> defender=<dir>`` would, shrunk."""
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        chosen = [f"attack={kind}", f"defender={defender}", f"run_dir={run_dir}"]
+        return compose("attack", overrides=[*TINY_ATTACK, *chosen, *overrides])

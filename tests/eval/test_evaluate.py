@@ -1,0 +1,119 @@
+"""``batpal.evaluate``: the cross table's numbers and files, and every input error raised before any episode."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from batpal.evaluate import evaluate, parse_defenders
+from tests.eval.conftest import compose_evaluate
+
+REPO = Path(__file__).resolve().parents[2]
+PNG = b"\x89PNG"
+
+
+def test_cross_table_files_and_numbers(game_run, mappo_run, tmp_path):
+    user = "import torch\n\ndef left(obs):\n    return torch.ones(len(obs), dtype=torch.long)\n"
+    (tmp_path / "mine.py").write_text(user)
+    out = tmp_path / "eval"
+    cfg = compose_evaluate(
+        "experiment=mpe_spread",
+        f"defenders=[{game_run},'pi0 only={mappo_run}']",
+        f"attacks=[none,random,severity_1,{tmp_path}/mine.py:left]",
+        "episodes=3",
+        "max_envs=4",  # 9 episodes per attacked cell: chunks of 4, 4, 1
+        f"run_dir={out}",
+    )
+    figures = evaluate(cfg)
+    rows = list(csv.DictReader(open(out / "cross_table.csv")))
+    assert [(r["attack"], r["defender"]) for r in rows] == [
+        (a, d) for a in ("No attack", "Random", "Severity 1", "left") for d in ("BATPAL", "pi0 only")
+    ]
+    assert [int(r["episodes"]) for r in rows] == [3, 3] + [9] * 6  # no attack: no victim; else 3 victims x 3
+    for r in rows:
+        assert float(r["return_normalized"]) == pytest.approx((float(r["return_mean"]) + 189) / 142, rel=1e-5)
+        assert float(r["return_normalized_se"]) == pytest.approx(float(r["return_se"]) / 142, rel=1e-5)
+        assert r["win_rate"] == ""  # MPE reports returns, not wins
+    for name in ("cross_table.png", "learning_curves.png"):
+        assert (out / name).read_bytes()[:4] == PNG
+    summary = json.loads((out / "summary.json").read_text())["evaluate"]
+    assert summary["wall_s"] > 0 and summary["metric"] == "normalised return"
+    assert summary["table"]["Random"]["pi0 only"] == pytest.approx(float(rows[3]["return_normalized"]))
+    assert figures["defenders"] == {"BATPAL": str(game_run), "pi0 only": str(mappo_run)}
+    assert OmegaConf.load(out / "config.yaml").episodes == 3
+
+
+def _fails(tmp_path, match, *overrides, error=ValueError):
+    out = tmp_path / "never"
+    with pytest.raises(error, match=match):
+        evaluate(compose_evaluate("experiment=mpe_spread", "episodes=2", f"run_dir={out}", *overrides))
+    assert not out.exists()  # nothing computed, nothing written
+
+
+def test_errors_come_before_any_compute(game_run, mappo_run, tmp_path):
+    ok = f"defenders=[{game_run}]"
+    _fails(tmp_path, "unknown attack 'sev_1'; known: none, random, noop, severity_1", ok, "attacks=[none,sev_1]")
+    _fails(tmp_path, "attack file .*gone.py", ok, f"attacks=[{tmp_path}/gone.py:fn]", error=FileNotFoundError)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    _fails(tmp_path, "'x' is a int, not a callable", ok, f"attacks=[{tmp_path}/a.py:x]", error=TypeError)
+    (tmp_path / "blank").mkdir()
+    _fails(tmp_path, "blank has no config.yaml", f"defenders=[{tmp_path / 'blank'}]", error=FileNotFoundError)
+    _fails(tmp_path, "no defenders given", "defenders=[]")
+    _fails(tmp_path, "experiment plays 'lbf'", ok, "env=lbf")
+
+
+def test_defenders_of_different_envs_are_refused(game_run, mappo_run, tmp_path):
+    other = tmp_path / "short"
+    shutil.copytree(mappo_run, other)
+    cfg = OmegaConf.load(other / "config.yaml")
+    cfg.env.max_episode_steps = 25
+    OmegaConf.save(cfg, other / "config.yaml")
+    _fails(tmp_path, "defenders play different envs: BATPAL", f"defenders=[{game_run},{other}]")
+
+
+def test_parse_defenders_labels():
+    assert parse_defenders(["runs/a", "EIR=runs/b"]) == [(None, Path("runs/a")), ("EIR", Path("runs/b"))]
+    assert parse_defenders(OmegaConf.create({"KT": "runs/c"})) == [("KT", Path("runs/c"))]
+
+
+def test_repeated_labels_become_unique(game_run, tmp_path):
+    out = tmp_path / "eval"
+    figures = evaluate(
+        compose_evaluate(f"defenders=[{game_run},{game_run}]", "attacks=[noop]", "episodes=1", f"run_dir={out}")
+    )
+    assert list(figures["defenders"]) == ["BATPAL", "BATPAL (batpal)"]
+
+
+def test_command_line(game_run, tmp_path):
+    out = tmp_path / "cli"
+    cmd = [
+        sys.executable,
+        "-m",
+        "batpal.evaluate",
+        "experiment=mpe_spread",
+        f"defenders={{BATPAL:{game_run}}}",
+        "attacks=[none,severity_2]",
+        "episodes=2",
+        f"hydra.run.dir={out}",
+    ]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = list(csv.DictReader(open(out / "cross_table.csv")))
+    assert [(r["attack"], r["defender"], r["episodes"]) for r in rows] == [
+        ("No attack", "BATPAL", "2"),
+        ("Severity 2", "BATPAL", "6"),
+    ]
+
+
+@pytest.mark.parametrize("experiment", sorted(p.stem for p in (REPO / "configs" / "experiment").glob("*.yaml")))
+def test_evaluate_config_composes_with_every_experiment(experiment):
+    cfg = compose_evaluate(f"experiment={experiment}")
+    assert cfg.env.name == OmegaConf.load(REPO / "configs" / "experiment" / f"{experiment}.yaml").experiment_name
+    assert cfg.episodes == 50 and cfg.defenders is None and list(cfg.attacks) == ["none", "random", "noop"]

@@ -1,0 +1,159 @@
+"""Baselines and ablations are configs of one module (configs/algo/): each trains end to end with its switches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from batpal.artifacts import load_reference_policy
+from batpal.attacks.trained import make_attack_net, save_attack
+from batpal.fit import fit
+from batpal.game.takeover import JointPolicy
+from batpal.nn.actor import AgentActorNet
+from batpal.nn.adversary import AdversaryPopulation
+from batpal.objectives.ec_ppo import ec_ppo_loss
+from batpal.stages.game import load_game_module
+from tests.conftest import compose_config
+from tests.test_game_pipeline import GAME
+
+EXPECTED = {  # method -> (stages, K, constrained, world-1 fraction, attack_prob, belief source)
+    "batpal": (["pretrain", "calibrate", "adversarial"], 4, True, 0.5, 1.0, "belief"),
+    "mappo": (["pretrain"], 4, True, 0.5, 1.0, "belief"),
+    "eir_mappo": (["pretrain", "calibrate", "adversarial"], 1, False, 1.0, 1.0, "belief"),
+    "gen_maxmin": (["pretrain", "calibrate", "adversarial"], 1, False, 1.0, 0.5, "none"),
+    "rap": (["pretrain", "calibrate", "adversarial"], 4, False, 1.0, 1.0, "none"),
+    "kt": (["pretrain", "calibrate", "adversarial"], 4, True, 1.0, 1.0, "true"),
+}
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED))
+def test_each_algo_config_sets_its_switches(method):
+    cfg = compose_config(["experiment=mpe_spread", f"algo={method}"])
+    stages, K, constrained, fraction, q, source = EXPECTED[method]
+    assert cfg.method == method and list(cfg.stages) == stages
+    assert (cfg.game.K, cfg.game.constrained, cfg.game.world1_fraction) == (K, constrained, fraction)
+    assert (cfg.game.attack_prob, cfg.game.belief_source) == (q, source)
+    assert cfg.algo.rollout_steps == 25 and "_target_" in cfg.algo  # the experiment's PPO settings still apply
+
+
+def test_unknown_algo_lists_the_methods():
+    with pytest.raises(Exception, match="gen_maxmin"):
+        compose_config(["experiment=mpe_spread", "algo=maxmin"])
+
+
+@pytest.mark.parametrize("method", ["eir_mappo", "gen_maxmin", "rap"])
+def test_unconstrained_baselines_train_end_to_end(tiny_cfg, method):
+    cfg = tiny_cfg(*GAME, f"algo={method}", "stages=[pretrain,calibrate,adversarial]")
+    summary = fit(cfg)
+    K = EXPECTED[method][1]
+    assert summary["adversarial"]["frames"] == 1600 and summary["adversarial"]["K"] == K
+    module = load_game_module(cfg.run_dir)
+    assert module.hparams.constrained is False and module.hparams.world1_fraction == 1.0
+    metrics = (Path(cfg.run_dir) / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()[0]
+    assert all(f"train/loss_adversary_{k}" in metrics for k in range(1, K + 1))
+
+
+def test_gen_maxmin_adversary_acts_with_probability_q():
+    torch.manual_seed(0)
+    n, obs, act, b = 3, 4, 5, 4000
+    omega, pi0 = AgentActorNet(obs + 2, n, act, (8,)), AgentActorNet(obs, n, act, (8,))
+    joint = JointPolicy(omega, pi0, AdversaryPopulation(obs + n, act, 1, (8,)), attack_prob=0.5)
+    from tensordict import TensorDict
+
+    victim = torch.randint(0, n, (b,))
+    td = TensorDict(
+        {
+            "agents": TensorDict(
+                {
+                    "observation": torch.randn(b, n, obs),
+                    "action_mask": torch.ones(b, n, act, dtype=torch.bool),
+                    "policy_belief": torch.zeros(b, n, 2),
+                },
+                batch_size=[b, n],
+            ),
+            "type": 1 + victim,
+            "victim": victim,
+            "severity": torch.ones(b, dtype=torch.long),
+            "world": torch.ones(b, dtype=torch.long),
+        },
+        batch_size=[b],
+    )
+    out = joint(td)
+    acted = out["adversary", "acted"]
+    assert abs(acted.float().mean().item() - 0.5) < 0.03  # q = 0.5, 4000 draws
+    slot = out["agents", "action"][torch.arange(b), victim]
+    assert bool((slot[acted] == out["adversary", "action"][acted]).all())
+
+
+def test_ec_pg_drops_the_ratio_clip():
+    """EC-PG (game.ec_clip=false) passes clip_epsilon = inf: the world-1 term stays A * ratio far from ratio 1."""
+    empty = torch.zeros(0)
+    kwargs = dict(v0_hat=float("nan"), low=-1.0, high=1.0, lam=0.1, zeta=0.0)
+    adv = torch.tensor([1.0, 2.0])
+    for clip, value, grad in ((0.2, 0.8, 0.0), (float("inf"), None, None)):
+        logp_new = torch.tensor([-1.0, -1.0], requires_grad=True)  # ratio e^-1 = 0.37, below 1 - 0.2
+        loss = ec_ppo_loss(logp_new, torch.zeros(2), adv, empty, empty, clip_epsilon=clip, **kwargs).loss
+        loss.backward()
+        ratio = torch.exp(torch.tensor(-1.0))
+        if value is not None:  # PPO: max(A r, A clip(r)) = 0.8 A, constant in psi
+            torch.testing.assert_close(loss, (adv * value).mean())
+            torch.testing.assert_close(logp_new.grad, torch.full((2,), grad))
+        else:  # EC-PG: A r, gradient A r / M
+            torch.testing.assert_close(loss, (adv * ratio).mean())
+            torch.testing.assert_close(logp_new.grad, adv * ratio / 2)
+
+
+def _fake_attack(run_dir: Path, path: Path, seed: int) -> Path:
+    _, meta = load_reference_policy(run_dir / "pi0.pt")
+    torch.manual_seed(seed)
+    net = make_attack_net(meta["dims"], meta["hidden"], meta["activation"])
+    path.mkdir()
+    save_attack(
+        path / "attack.pt",
+        net,
+        kind="act",
+        env_name=meta["env"],
+        dims=meta["dims"],
+        hidden=meta["hidden"],
+        activation=meta["activation"],
+        c=0.0,
+        defender=str(run_dir),
+    )
+    return path
+
+
+def test_fixed_types_train_against_frozen_attacks(tiny_cfg, tmp_path):
+    base = tiny_cfg(name="pi0")
+    fit(base)
+    attacks = [_fake_attack(Path(base.run_dir), tmp_path / f"attack{i}", i) for i in range(2)]
+    cfg = tiny_cfg(
+        *GAME,
+        "algo=fixed_types",
+        f"game.fixed_adversaries=[{attacks[0]},{attacks[1]}]",
+        "stages=[pretrain,calibrate,adversarial]",
+        name="fixed",
+    )
+    summary = fit(cfg)
+    assert summary["adversarial"]["K"] == 2  # K = the number of fixed attacks
+    module = load_game_module(cfg.run_dir)
+    for k, path in enumerate(attacks, start=1):
+        saved = torch.load(path / "attack.pt", weights_only=False)["state_dict"]
+        for name, value in module.adversaries.nets[k - 1].state_dict().items():
+            torch.testing.assert_close(value, saved[name], rtol=0, atol=0)  # never trained
+    assert not any(p.requires_grad for p in module.adversaries.parameters())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "message"),
+    [
+        (["game.world1_fraction=1.0"], ValueError, "no world-0 envs"),
+        (["game.attack_prob=0"], ValueError, "attack_prob must lie in"),
+        (["algo=fixed_types", "game.fixed_adversaries=[/nonexistent/attack]"], FileNotFoundError, "no attack.pt"),
+    ],
+)
+def test_bad_variant_settings_fail_before_the_game(tiny_cfg, overrides, error, message):
+    cfg = tiny_cfg(*GAME, "stages=[pretrain,calibrate,adversarial]", "game.vmax=-40", *overrides)
+    with pytest.raises(error, match=message):
+        fit(cfg)
