@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from batpal.envs.registry import check_env_available, check_env_name
 
@@ -36,6 +36,25 @@ def validate(cfg: DictConfig) -> None:
         raise ValueError(f"unknown stages {unknown}; known stages, in order: {', '.join(STAGES)}.")
     validate_game(cfg.game)
     check_env_available(cfg.env.name)  # e.g. smacv2 / StarCraft II absent: install steps, before any compute
+    check_victims(cfg)
+
+
+def check_victims(cfg: DictConfig) -> None:
+    """1 <= game.victims < N (appendix D.5: at least one agent stays on the team); N read off a one-env instance,
+    built only when ``victims`` > 1 (every env has N >= 2)."""
+    victims = int(cfg.game.get("victims", 1))
+    if victims < 1:
+        raise ValueError(f"game.victims must be >= 1 (the number of agents an adversary takes over), got {victims}.")
+    if victims == 1:
+        return
+    from batpal.modules.mappo import env_dims
+
+    n_agents = env_dims(cfg.env.name, int(cfg.seed), OmegaConf.to_container(cfg.env.kwargs))["n_agents"]
+    if victims >= n_agents:
+        raise ValueError(
+            f"game.victims={victims} must be < the {n_agents} agents of env {cfg.env.name!r}: "
+            "at least one agent must stay on the team."
+        )
 
 
 def validate_game(game: DictConfig) -> None:

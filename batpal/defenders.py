@@ -111,6 +111,12 @@ class GameDefender(Defender):
 
         super().__init__(run_dir, name)
         self.module = load_game_module(self.run_dir, DEFENDER_WEIGHTS).requires_grad_(False)
+        if self.module.space.victims > 1:
+            raise ValueError(
+                f"{self.run_dir} was trained with game.victims={self.module.space.victims}: evaluation attacks "
+                "(batpal.evaluate, batpal.attack) are single-victim only; its per-victim-set figures are in "
+                "summary.json (adversarial stage)."
+            )
         self.module.policy_input.teacher_forcing = 0.0  # the defender acts on chi's belief, never on the truth
         if not 1 <= severity <= self.K:
             raise ValueError(f"severity must lie in 1..K = 1..{self.K} for {self.run_dir}, got {severity}.")

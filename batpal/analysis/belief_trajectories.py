@@ -89,6 +89,10 @@ def belief_trajectories(
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}.")
     steps = int(max_episode_steps or module.max_episode_steps)
+    if module.space.victims > 1:  # the views (belief_views) and attacks read one victim agent per episode
+        raise ValueError(
+            f"belief trajectories are single-victim only; this run has game.victims={module.space.victims}."
+        )
     policy = module.rollout_policy()
     if attack is not None:
         from batpal.defenders import AttackedTeam
@@ -135,7 +139,7 @@ def _play(
     space = module.space
     env = make(module.env_name, episodes, seed, module.device, **module.env_kwargs)
     world = torch.ones(episodes, dtype=torch.long, device=env.device)
-    draw = TypeAssignment(module.prior.probs.float(), space.n_agents, space.K, world, seed)
+    draw = TypeAssignment(module.prior.probs.float(), space.n_sets, space.K, world, seed)
     draw.set_fixed_type(z)
     env.append_transform(InitTracker())
     env.append_transform(draw)

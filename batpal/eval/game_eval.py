@@ -24,7 +24,7 @@ def evaluate_type(
     def decorate(env: TransformedEnv) -> TransformedEnv:
         n = env.batch_size.numel()
         worlds = torch.full((n,), world, dtype=torch.long, device=env.device)
-        draw = TypeAssignment(module.prior.probs.float(), space.n_agents, space.K, worlds, seed)
+        draw = TypeAssignment(module.prior.probs.float(), space.n_sets, space.K, worlds, seed)
         draw.set_fixed_type(type_index)
         env.append_transform(InitTracker())
         env.append_transform(draw)

@@ -1,5 +1,8 @@
 """Severity (eq. 3) and the K severity bands on [Vmin^v, Vmax] that partition each victim's attacks (section 3.1).
 
+With several victims (``game.victims > 1``) "victim" v is a victim set (``TypeSpace.sets``): ``n_agents`` is then
+the number of sets, and Vmin^v the worst case against set v.
+
 Band k (k = 1 mildest, next to Vmax) holds the attacks with severity eta in ((k-1)/K, k/K], i.e. the values
 V(pi0, rho) in [low(v, k), high(v, k)) with low = Vmax - (k/K)(Vmax - Vmin^v), high = Vmax - ((k-1)/K)(Vmax - Vmin^v).
 """
@@ -25,7 +28,7 @@ class Bands:
             raise ValueError(f"n_agents must be >= 1, got {n_agents}.")
         vmins = [float(vmin)] * n_agents if isinstance(vmin, numbers.Real) else [float(x) for x in vmin]
         if len(vmins) != n_agents:
-            raise ValueError(f"vmin must be a number or one number per victim ({n_agents}), got {len(vmins)}.")
+            raise ValueError(f"vmin must be a number or one number per victim (set) ({n_agents}), got {len(vmins)}.")
         if not math.isfinite(float(vmax)) or not all(math.isfinite(m) for m in vmins):
             raise ValueError(f"vmax and vmin must be finite, got vmax={vmax}, vmin={vmins}.")
         for v, m in enumerate(vmins):

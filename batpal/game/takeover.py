@@ -3,6 +3,13 @@ victim's slot is taken over by adversary psi_k (Algorithm 1, lines 9-11 and 20-2
 
 The adversary's exact input, action mask, action and log-prob are stored, so its PPO ratios and barrier
 gradient are later computed on exactly the inputs it acted on (the authors' defect 2 in authors-code-notes.md).
+
+Several victims (``game.victims = m > 1``, appendix D.5): v is a victim set and psi_k plays each of its m
+agents on that agent's own observation ++ one-hot (shared parameters), so the compound adversary's policy is
+the product over its victims and its log-prob the sum. Stored layout: ``("adversary", "input")`` [B, m, obs + N],
+``"action_mask"`` [B, m, A], ``"action"`` [B, m]; with m = 1 the victim dim is dropped ([B, obs + N], [B, A],
+[B]), the single-victim layout that ``batpal.defenders`` and ``batpal.attacks`` read. ``"log_prob"`` [B] is
+always the joint log-prob, ``"acted"`` [B] whether the set's slots hold the adversary's actions.
 """
 
 from __future__ import annotations
@@ -23,12 +30,20 @@ class JointPolicy(TensorDictModuleBase):
     """Samples every agent's action; the victim's slot holds the adversary's action when z != 0."""
 
     def __init__(
-        self, omega: AgentActorNet, pi0: AgentActorNet, adversaries: AdversaryPopulation, attack_prob: float = 1.0
+        self,
+        omega: AgentActorNet,
+        pi0: AgentActorNet,
+        adversaries: AdversaryPopulation,
+        attack_prob: float = 1.0,
+        victim_sets: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.omega, self.pi0, self.adversaries = omega, pi0, adversaries
         self.attack_prob = attack_prob  # per step (Gen-Maxmin: 0.5); otherwise the victim plays the team policy
         self.n_agents = omega.n_agents
+        # [n_sets, m] the agents of victim set v (``TypeSpace.members``); default: one victim, set v = {v}
+        sets = torch.arange(self.n_agents).unsqueeze(-1) if victim_sets is None else victim_sets.long()
+        self.register_buffer("victim_sets", sets.clone(), persistent=False)
         self.in_keys = [
             (AGENTS, "observation"),
             (AGENTS, "action_mask"),
@@ -59,22 +74,29 @@ class JointPolicy(TensorDictModuleBase):
         team = MaskedCategorical(logits=team_logits, mask=mask)
         actions = team.sample()  # [B, N]
 
-        rows = torch.arange(obs.shape[0], device=obs.device)
-        adv_in = adversary_input(obs, victim, self.n_agents)  # [B, obs + N]
-        adv_mask = mask[rows, victim.clamp(min=0)]  # [B, A]
+        who = self.victim_sets[victim.clamp(min=0)]  # [B, m] the victim agents (set 0's where benign)
+        adv_in = adversary_input(obs, who, self.n_agents)  # [B, m, obs + N]
+        adv_mask = mask.gather(1, who.unsqueeze(-1).expand(-1, -1, mask.shape[-1]))  # [B, m, A]
+        single = who.shape[-1] == 1  # one victim: the layout without the victim dim (bit-exact log-probs)
+        if single:
+            adv_in, adv_mask = adv_in.squeeze(1), adv_mask.squeeze(1)  # [B, obs + N], [B, A]
         adv = MaskedCategorical(logits=self.adversaries(adv_in, severity), mask=adv_mask)
-        adv_action = adv.sample()  # [B]
+        adv_action = adv.sample()  # [B] or [B, m]
+        adv_log_prob = adv.log_prob(adv_action)
+        if not single:  # the compound adversary: product policy over its victims
+            adv_log_prob = adv_log_prob.sum(-1)  # [B]
 
         attacked = z > 0
         if self.attack_prob < 1.0:
             attacked = attacked & (torch.rand(attacked.shape, device=obs.device) < self.attack_prob)
-        slot = nn.functional.one_hot(victim.clamp(min=0), self.n_agents).bool() & attacked.unsqueeze(-1)  # [B, N]
-        actions = torch.where(slot, adv_action.unsqueeze(-1), actions)
+        in_set = nn.functional.one_hot(who, self.n_agents).bool().any(-2)  # [B, N]
+        slot = in_set & attacked.unsqueeze(-1)  # [B, N]
+        actions = torch.where(slot, actions.scatter(1, who, adv_action.view(who.shape)), actions)
         td.set((AGENTS, "action"), actions)
         td.set((AGENTS, "action_log_prob"), team.log_prob(actions))
         td.set((ADVERSARY, "input"), adv_in)
         td.set((ADVERSARY, "action_mask"), adv_mask)
         td.set((ADVERSARY, "action"), adv_action)
-        td.set((ADVERSARY, "log_prob"), adv.log_prob(adv_action))
-        td.set((ADVERSARY, "acted"), attacked)  # [B] the victim's slot holds the adversary's action
+        td.set((ADVERSARY, "log_prob"), adv_log_prob)  # [B] joint log-prob over the set
+        td.set((ADVERSARY, "acted"), attacked)  # [B] the victims' slots hold the adversary's actions
         return td

@@ -19,13 +19,17 @@ GAME_KEYS = ("type", "victim", "severity", "world")
 
 
 class TypeAssignment(Transform):
-    """Draws z at each env's reset from ``prior`` (world 1) or ``prior`` restricted to z != 0 (world 0)."""
+    """Draws z at each env's reset from ``prior`` (world 1) or ``prior`` restricted to z != 0 (world 0).
 
-    def __init__(self, prior: torch.Tensor, n_agents: int, K: int, world: torch.Tensor, seed: int) -> None:
+    ``n_sets`` is the number of victim sets of the type space (``TypeSpace.n_sets``: N for a single victim);
+    ``victim`` is written as the victim-set index (the agent itself for a single victim), -1 when benign.
+    """
+
+    def __init__(self, prior: torch.Tensor, n_sets: int, K: int, world: torch.Tensor, seed: int) -> None:
         super().__init__(in_keys=[], out_keys=list(GAME_KEYS))
-        if prior.numel() != 1 + n_agents * K:
-            raise ValueError(f"prior has {prior.numel()} entries; |Z| = 1 + N*K = {1 + n_agents * K}.")
-        self.n_agents, self.K = n_agents, K
+        if prior.numel() != 1 + n_sets * K:
+            raise ValueError(f"prior has {prior.numel()} entries; |Z| = 1 + n_sets*K = {1 + n_sets * K}.")
+        self.n_sets, self.K = n_sets, K
         adversarial = prior.clone()
         adversarial[0] = 0.0
         if float(adversarial.sum()) <= 0:
@@ -72,10 +76,10 @@ class TypeAssignment(Transform):
 
     def transform_observation_spec(self, observation_spec: Composite) -> Composite:
         shape = observation_spec.shape
-        size = 1 + self.n_agents * self.K
+        size = 1 + self.n_sets * self.K
         observation_spec["type"] = Categorical(size, shape=shape, dtype=torch.long, device=observation_spec.device)
         observation_spec["victim"] = Bounded(  # -1 for the benign type
-            low=-1, high=self.n_agents - 1, shape=shape, dtype=torch.long, device=observation_spec.device
+            low=-1, high=self.n_sets - 1, shape=shape, dtype=torch.long, device=observation_spec.device
         )
         observation_spec["severity"] = Categorical(
             self.K + 1, shape=shape, dtype=torch.long, device=observation_spec.device

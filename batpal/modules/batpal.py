@@ -6,6 +6,10 @@ the critics phi(1), phi(0), the belief chi, the policy omega (eq. 17) and the dr
 eq. 14 and 16), each with its own optimizer; alpha (adversary lr) >= beta (policy lr) is the two-timescale
 condition. ``calibrate=True`` is the same machinery with world 0 only and an unconstrained adversary
 (K = 1): the worst case that gives Vmin^v.
+
+``victims = m > 1`` (appendix D.5): v is a set of m victims (``TypeSpace.sets``) played by psi_k as one
+compound adversary; its PPO ratio is over the joint action (the sum of its victims' log-probs), and Vmin^v,
+the bands, V(0)(v, k) and the severities are per victim set.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class BATPALModule(RolloutModule):
         vmax: float,
         vmin: float | Sequence[float],
         K: int = 4,
+        victims: int = 1,
         iters_per_epoch: int = 10,
         calibrate: bool = False,
         prior: str = "uniform",
@@ -105,11 +110,11 @@ class BATPALModule(RolloutModule):
             raise ValueError(f"reference policy {reference_policy} was trained on {meta['env']!r}, not {env_name!r}.")
         dims = self.dims = meta["dims"]
         n, obs, n_act, state = dims["n_agents"], dims["obs_dim"], dims["n_actions"], dims["state_dim"]
-        self.space = TypeSpace(n, K)
-        self.bands = Bands(vmax, vmin, K, n)
+        self.space = TypeSpace(n, K, victims)
+        self.bands = Bands(vmax, vmin, K, self.space.n_sets)  # per victim set (per victim when m = 1)
         self.prior = TypePrior.uniform(self.space) if prior == "uniform" else TypePrior.authors(self.space, benign_prob)
         self.pi0 = actor_net(pi0)  # frozen: requires_grad False, never in an optimizer
-        self.belief = make_belief(n, obs, n_act, self.space.size, belief_mode, belief_hidden)
+        self.belief = make_belief(n, obs, n_act, self.space.size, belief_mode, belief_hidden, n_sets=self.space.n_sets)
         self.belief_sequence = self.belief.sequence_module()
         self.policy_input = PolicyBeliefInput(self.space, belief_mode, belief_source, seed)
         d_belief = self.belief.out_dim
@@ -123,7 +128,7 @@ class BATPALModule(RolloutModule):
             load_fixed_adversaries(self.adversaries, fixed_adversaries, env_name)
         elif adversary_warm_start and not calibrate and not self.adversaries.warm_start_from(self.pi0.mlp):
             warnings.warn("psi_k's widths differ from pi0's: adversaries start from random weights.", stacklevel=2)
-        self.joint = JointPolicy(omega, self.pi0, self.adversaries, attack_prob)
+        self.joint = JointPolicy(omega, self.pi0, self.adversaries, attack_prob, self.space.members)
         critic = {
             "in_features": state + self.space.size + 1,
             "out_features": 1,
@@ -158,7 +163,7 @@ class BATPALModule(RolloutModule):
         env.append_transform(
             TypeAssignment(
                 self.prior.probs.float(),
-                self.space.n_agents,
+                self.space.n_sets,
                 self.space.K,
                 world.to(env.device),
                 self.seed + 1000 * rank + 1,
@@ -280,10 +285,9 @@ class BATPALModule(RolloutModule):
         n = self.space.n_agents
         batch.set("value_target", target)
         victim = batch["victim"]
-        agent = torch.arange(n, device=victim.device)
-        acted = batch[ADVERSARY, "acted"]  # [B, T] the adversary took the victim's slot (attack_prob)
+        acted = batch[ADVERSARY, "acted"]  # [B, T] the adversary took the victims' slots (attack_prob)
         # [B, T, N]: world-1 slots the team itself played (all but an acting adversary's)
-        team_mask = world1.unsqueeze(-1) & ((agent != victim.unsqueeze(-1)) | ~acted.unsqueeze(-1))
+        team_mask = world1.unsqueeze(-1) & (~self.space.victim_mask(victim) | ~acted.unsqueeze(-1))
         batch.set("team_mask", team_mask)
         batch.set(
             (AGENTS, "advantage"), _standardise(adv, world1.unsqueeze(-1)).unsqueeze(-2).expand(*adv.shape[:-1], n, 1)
@@ -321,17 +325,22 @@ class BATPALModule(RolloutModule):
         return losses
 
     def _adversary_loss(self, mb: TensorDictBase, k: int, v0: dict) -> torch.Tensor:
-        """EC-PPO (eq. 14) for psi_k, per victim v with its band [l, h] and V_hat(0)(v, k); mean over victims."""
+        """EC-PPO (eq. 14) for psi_k, per victim (set) v with its band [l, h] and V_hat(0)(v, k); mean over v.
+
+        With several victims the ratio and entropy are the compound adversary's: sums over its victims.
+        """
         hp = self.hparams
         acted = (mb["adv_mask_1"] | mb["adv_mask_0"]) & (mb["severity"] == k)  # psi_k's steps only
         mb = mb.select(ADVERSARY, "adv_mask_1", "adv_mask_0", "adversary_advantage", "victim")[acted]
-        dist = MaskedCategorical(
-            logits=self.adversaries.logits_of(k, mb[ADVERSARY, "input"]), mask=mb[ADVERSARY, "action_mask"]
-        )
-        logp = dist.log_prob(mb[ADVERSARY, "action"])  # on exactly the inputs psi_k acted on
+        # on exactly the inputs psi_k acted on: [M, D], [M, A], [M] (one victim) or [M, m, D], [M, m, A], [M, m]
+        inputs, mask, action = mb[ADVERSARY, "input"], mb[ADVERSARY, "action_mask"], mb[ADVERSARY, "action"]
+        dist = MaskedCategorical(logits=self.adversaries.logits_of(k, inputs), mask=mask)
+        logp, entropy = dist.log_prob(action), dist.entropy()  # [M] or [M, m]
+        if self.space.victims > 1:  # the compound adversary's product policy: joint log-prob and entropy
+            logp, entropy = logp.sum(-1), entropy.sum(-1)  # [M]
         m1, m0, adv = mb["adv_mask_1"], mb["adv_mask_0"], mb["adversary_advantage"]
         terms = []
-        for v in range(self.space.n_agents):
+        for v in range(self.space.n_sets):
             on_v = mb["victim"] == v
             s1, s0 = m1 & on_v, m0 & on_v
             if not bool((s1 | s0).any()):
@@ -354,7 +363,7 @@ class BATPALModule(RolloutModule):
                 lam=hp.barrier_lambda,
                 zeta=hp.zeta,
                 clip_epsilon=hp.clip_epsilon if hp.ec_clip else math.inf,  # EC-PG: no ratio clipping
-                entropy=dist.entropy()[s1],
+                entropy=entropy[s1],
                 entropy_coeff=hp.adversary_entropy_coeff,
             )
             terms.append(result.loss)
@@ -371,7 +380,9 @@ class BATPALModule(RolloutModule):
             self.manual_backward(loss)
             self.clip_gradients(opt, self.hparams.max_grad_norm, "norm")
             opt.step()
-        accuracy = belief_accuracy(world1[AGENTS, "belief"], world1["type"], self.hparams.belief_mode)
+        accuracy = belief_accuracy(
+            world1[AGENTS, "belief"], world1["type"], self.hparams.belief_mode, n_sets=self.space.n_sets
+        )
         return {"loss_belief": loss.detach(), "belief_accuracy": torch.tensor(accuracy)}
 
     def _belief_targets(self, z: torch.Tensor) -> torch.Tensor:
@@ -385,7 +396,7 @@ class BATPALModule(RolloutModule):
         for kk in range(1, self.space.K + 1):
             etas = [
                 float(self.bands.severity(torch.tensor(v0[(v, kk)]), torch.tensor(v)))
-                for v in range(self.space.n_agents)
+                for v in range(self.space.n_sets)
                 if (v, kk) in v0
             ]
             if etas:

@@ -60,9 +60,10 @@ class AdversaryPopulation(nn.Module):
         return self.nets[k - 1](inputs)
 
     def forward(self, inputs: torch.Tensor, severity: torch.Tensor) -> torch.Tensor:
-        """Logits [B, A] of psi_{severity[b]} for each env b (severity in 1..K; benign rows use psi_1).
+        """Logits [B, (m,) A] of psi_{severity[b]} for each env b (severity in 1..K; benign rows use psi_1).
 
-        Each psi_k runs on its own rows only, so the cost does not grow with K.
+        ``inputs`` is [B, D], or [B, m, D] for m victims (psi_k plays each with shared parameters). Each psi_k
+        runs on its own rows only, so the cost does not grow with K.
         """
         k_of_row = severity.clamp(1, self.K)  # [B]
         logits = None
@@ -72,14 +73,17 @@ class AdversaryPopulation(nn.Module):
                 continue
             out = net(inputs[rows])
             if logits is None:
-                logits = out.new_empty(inputs.shape[0], out.shape[-1])
+                logits = out.new_empty(*inputs.shape[:-1], out.shape[-1])
             logits[rows] = out
         return logits
 
 
 def adversary_input(observation: torch.Tensor, victim: torch.Tensor, n_agents: int) -> torch.Tensor:
-    """The victim's own observation and its one-hot id, [B, obs + N]; benign envs (victim -1) use agent 0."""
+    """The victim's own observation and its one-hot id, [B, obs + N]; benign envs (victim -1) use agent 0.
+
+    ``victim`` [B] gives one victim agent per env, [B, m] several (then the input is [B, m, obs + N]).
+    """
     v = victim.clamp(min=0)
-    rows = torch.arange(observation.shape[0], device=observation.device)
+    rows = torch.arange(observation.shape[0], device=observation.device).view(-1, *([1] * (v.dim() - 1)))
     one_hot = torch.nn.functional.one_hot(v, n_agents).to(observation.dtype)
     return torch.cat([observation[rows, v], one_hot], dim=-1)

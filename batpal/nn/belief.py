@@ -36,14 +36,16 @@ IS_INIT = "is_init"
 BeliefMode = Literal["softmax", "sigmoid"]
 
 
-def belief_dim(n_agents: int, n_types: int, mode: BeliefMode) -> int:
-    """Width D of a belief: |Z| = 1 + N K (softmax over the types) or N + K (sigmoid: victim ++ severity)."""
+def belief_dim(n_agents: int, n_types: int, mode: BeliefMode, n_sets: int | None = None) -> int:
+    """Width D of a belief: |Z| = 1 + S K (softmax over the types) or S + K (sigmoid: victim set ++ severity),
+    with S = ``n_sets`` victim sets (default N: one victim)."""
     if mode == "softmax":
         return n_types
     if mode == "sigmoid":
-        if n_types < 2 or (n_types - 1) % n_agents:
-            raise ValueError(f"n_types={n_types} is not 1 + N * K for N={n_agents} agents.")
-        return n_agents + (n_types - 1) // n_agents
+        s = n_agents if n_sets is None else n_sets
+        if n_types < 2 or (n_types - 1) % s:
+            raise ValueError(f"n_types={n_types} is not 1 + S * K for S={s} victim sets.")
+        return s + (n_types - 1) // s
     raise ValueError(f"unknown belief mode {mode!r}; known: 'softmax', 'sigmoid'.")
 
 
@@ -82,6 +84,7 @@ class BeliefModule(TensorDictModuleBase):
         hidden: int = 128,
         mlp_layers: int = 1,
         *,
+        n_sets: int | None = None,
         sequence: bool = False,
         share_with: BeliefModule | None = None,
     ) -> None:
@@ -96,9 +99,10 @@ class BeliefModule(TensorDictModuleBase):
             mode=mode,
             hidden=hidden,
             mlp_layers=mlp_layers,
+            n_sets=n_sets,
         )
         self.n_agents, self.n_actions, self.mode, self.hidden = n_agents, n_actions, mode, hidden
-        self.out_dim = belief_dim(n_agents, n_types, mode)
+        self.out_dim = belief_dim(n_agents, n_types, mode, n_sets)
         self.sequence = sequence
         self.register_buffer("agent_ids", torch.eye(n_agents), persistent=False)
         if share_with is None:
@@ -176,6 +180,9 @@ def make_belief(
     mode: BeliefMode = "softmax",
     hidden: int = 128,
     mlp_layers: int = 1,
+    n_sets: int | None = None,
 ) -> BeliefModule:
-    """chi in step mode; ``.sequence_module()`` gives the training view and ``.primer()`` the env transforms."""
-    return BeliefModule(n_agents, obs_dim, n_actions, n_types, mode, hidden, mlp_layers)
+    """chi in step mode; ``.sequence_module()`` gives the training view and ``.primer()`` the env transforms.
+
+    ``n_sets``: the victim sets of the type space (default N, one victim); it sets the sigmoid form's width."""
+    return BeliefModule(n_agents, obs_dim, n_actions, n_types, mode, hidden, mlp_layers, n_sets=n_sets)

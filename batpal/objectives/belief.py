@@ -1,6 +1,7 @@
 """Belief loss for chi (section 4.2: cross-entropy against the true type), its accuracy, and teacher forcing.
 
-Types are indices into Z: 0 = benign, 1 + v K + (k - 1) = (victim v, severity k), |Z| = 1 + N K.
+Types are indices into Z: 0 = benign, 1 + v K + (k - 1) = (victim v, severity k), |Z| = 1 + N K (v a victim
+set and N the number of sets with several victims, ``TypeSpace``).
 """
 
 from __future__ import annotations
@@ -54,24 +55,30 @@ def belief_loss(
     return _masked_mean(per_agent, mask)
 
 
-def predicted_type(belief: Tensor, mode: BeliefMode = "softmax") -> Tensor:
-    """Most likely type index [.., N] from probabilities [.., N, D]; sigmoid: benign if all < 0.5, else (v, k)."""
+def predicted_type(belief: Tensor, mode: BeliefMode = "softmax", n_sets: int | None = None) -> Tensor:
+    """Most likely type index [.., N] from probabilities [.., N, D]; sigmoid: benign if all < 0.5, else (v, k).
+
+    ``n_sets``: the victim sets heading the sigmoid form (default N, one victim per set)."""
     if mode == "softmax":
         return belief.argmax(-1)
-    n_agents = belief.shape[-2]
-    n_severities = belief.shape[-1] - n_agents
-    victim = belief[..., :n_agents].argmax(-1)  # [.., N]
-    severity = belief[..., n_agents:].argmax(-1)  # [.., N], k - 1
+    n_victims = belief.shape[-2] if n_sets is None else n_sets
+    n_severities = belief.shape[-1] - n_victims
+    victim = belief[..., :n_victims].argmax(-1)  # [.., N]
+    severity = belief[..., n_victims:].argmax(-1)  # [.., N], k - 1
     benign = (belief < 0.5).all(-1)  # [.., N]
     return torch.where(benign, 0, 1 + victim * n_severities + severity)
 
 
 @torch.no_grad()
 def belief_accuracy(
-    belief: Tensor, true_type: Tensor, mode: BeliefMode = "softmax", mask: Tensor | None = None
+    belief: Tensor,
+    true_type: Tensor,
+    mode: BeliefMode = "softmax",
+    mask: Tensor | None = None,
+    n_sets: int | None = None,
 ) -> float:
     """Fraction of valid agent-steps whose most likely type is the true one (for logging; 0.0 if none valid)."""
-    hit = predicted_type(belief, mode) == true_type.unsqueeze(-1)  # [.., N]
+    hit = predicted_type(belief, mode, n_sets) == true_type.unsqueeze(-1)  # [.., N]
     return float(_masked_mean(hit.float(), mask))
 
 

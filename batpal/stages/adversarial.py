@@ -1,4 +1,7 @@
-"""Stage ``adversarial``: BATPAL (Algorithm 1), then the defender and pi0 evaluated against every psi_k."""
+"""Stage ``adversarial``: BATPAL (Algorithm 1), then the defender and pi0 evaluated against every psi_k.
+
+With ``game.victims = m > 1`` psi_k attacks every victim set (``victim_sets`` in the summary) and the
+per-victim figures become per set: ``bands[v]`` and ``severity_per_victim_set[v]`` for set ``victim_sets[v]``."""
 
 from __future__ import annotations
 
@@ -42,13 +45,15 @@ def run_adversarial(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summ
         "K": module.space.K,
         "bands": module.bands.to_dict()["bands"],
     }
+    if module.space.victims > 1:
+        figures["victim_sets"] = [list(s) for s in module.space.sets]
     figures.update(evaluate_defender(cfg, module))
     summary.write_stage("adversarial", figures)
     return figures
 
 
 def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
-    """No attack, then each psi_k on each victim: defender (world 1) vs pi0 (world 0), and psi_k's severity."""
+    """No attack, then each psi_k on each victim (set): defender (world 1) vs pi0 (world 0), psi_k's severity."""
     space, bands, episodes = module.space, module.bands, cfg.adversarial.eval_episodes
     steps, seed = cfg.env.max_episode_steps, cfg.seed + 30_000
 
@@ -64,7 +69,7 @@ def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
     }
     for k in range(1, space.K + 1):
         defender, reference, eta = [], [], []
-        for v in range(space.n_agents):
+        for v in range(space.n_sets):
             z = int(space.type_index(torch.tensor(v), torch.tensor(k)))
             defender.append(evaluate_type(module, z, 1, episodes, seed=seed + 10 * k + v, max_episode_steps=steps))
             on_pi0 = evaluate_type(module, z, 0, episodes, seed=seed + 100 * k + v, max_episode_steps=steps)
@@ -77,7 +82,7 @@ def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
             "defender": d,
             "pi0": r,
             "severity": severity,
-            "severity_per_victim": eta,
+            "severity_per_victim" if space.victims == 1 else "severity_per_victim_set": eta,
             "band": [(k - 1) / space.K, k / space.K],
             "in_band": (k - 1) / space.K < severity <= k / space.K,
         }

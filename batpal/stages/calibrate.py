@@ -1,5 +1,7 @@
 """Stage ``calibrate``: Vmax = pi0's value, Vmin^v = the value a worst-case PPO adversary on victim v imposes on
-frozen pi0 (eq. 3's bounds, which the paper set by hand in Table 7). ``game.vmax`` / ``game.vmin`` override."""
+frozen pi0 (eq. 3's bounds, which the paper set by hand in Table 7). ``game.vmax`` / ``game.vmin`` override.
+
+With ``game.victims = m > 1`` v is a victim set: one worst case per set, listed in ``victim_sets`` order."""
 
 from __future__ import annotations
 
@@ -60,10 +62,10 @@ def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summar
             seed=cfg.seed + 21_000 + v,
             max_episode_steps=cfg.env.max_episode_steps,
         ).summary()
-        for v in range(module.space.n_agents)
+        for v in range(module.space.n_sets)
     ]
     vmin = _per_victim(game.vmin) if game.vmin is not None else [w["value_mean"] for w in worst]
-    for v, low in enumerate(vmin if isinstance(vmin, list) else [vmin] * module.space.n_agents):
+    for v, low in enumerate(vmin if isinstance(vmin, list) else [vmin] * module.space.n_sets):
         if not low < vmax:
             raise RuntimeError(
                 f"calibration found Vmin[{v}]={low:.3f} >= Vmax={vmax:.3f}: the adversary did not hurt pi0. "
@@ -79,6 +81,8 @@ def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summar
         "worst_case_return": [w["return_mean"] for w in worst],
         "source": "calibrated" if game.vmax is None and game.vmin is None else "partly config",
     }
+    if module.space.victims > 1:  # vmin, vmin_ci95 and worst_case_return are per victim set, in this order
+        figures["victim_sets"] = [list(s) for s in module.space.sets]
     summary.write_stage("calibrate", figures)
     return figures
 

@@ -10,6 +10,7 @@ from batpal.artifacts import REFERENCE_POLICY
 from batpal.modules.batpal import BATPALModule
 
 GAME_HPARAMS = (
+    "victims",
     "prior",
     "benign_prob",
     "world1_fraction",
