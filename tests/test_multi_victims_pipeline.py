@@ -73,14 +73,14 @@ def test_ec_ppo_ratio_is_over_the_joint_action(tiny_cfg, monkeypatch):
     import batpal.modules.batpal as batpal_module
 
     seen: list[tuple[int, float]] = []
-    original = batpal_module.ec_ppo_loss
+    original = batpal_module.ec_ppo_loss_grouped
 
     def spy(logp, old_logp, *args, **kwargs):
         seen.append((logp.numel(), float((logp - old_logp).abs().max()) if logp.numel() else 0.0))
         return original(logp, old_logp, *args, **kwargs)
 
-    monkeypatch.setattr(batpal_module, "ec_ppo_loss", spy)
+    monkeypatch.setattr(batpal_module, "ec_ppo_loss_grouped", spy)
     stages = ["stages=[pretrain,adversarial]", "game.vmax=-100", "adversarial.frames=400", "game.ppo_epochs=1"]
     fit(tiny_cfg(*MULTI, *stages))
-    assert sum(n for n, _ in seen) > 100  # world-1 steps of psi_1 and psi_2 on every victim set
+    assert sum(n for n, _ in seen) > 100  # steps of psi_1 and psi_2 on every victim set
     assert max(d for _, d in seen) == 0.0

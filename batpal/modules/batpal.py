@@ -42,7 +42,7 @@ from batpal.nn.adversary import AdversaryPopulation
 from batpal.nn.belief import make_belief
 from batpal.objectives.belief import belief_accuracy, belief_loss, teacher_forcing_prob
 from batpal.objectives.critics import critic_loss, masked_mean, team_gae
-from batpal.objectives.ec_ppo import ec_ppo_loss
+from batpal.objectives.ec_ppo import ec_ppo_loss_grouped
 from batpal.objectives.guards import NonFiniteGuard
 
 AGENTS, ADVERSARY = "agents", "adversary"
@@ -338,36 +338,29 @@ class BATPALModule(RolloutModule):
         logp, entropy = dist.log_prob(action), dist.entropy()  # [M] or [M, m]
         if self.space.victims > 1:  # the compound adversary's product policy: joint log-prob and entropy
             logp, entropy = logp.sum(-1), entropy.sum(-1)  # [M]
-        m1, m0, adv = mb["adv_mask_1"], mb["adv_mask_0"], mb["adversary_advantage"]
-        terms = []
-        for v in range(self.space.n_sets):
-            on_v = mb["victim"] == v
-            s1, s0 = m1 & on_v, m0 & on_v
-            if not bool((s1 | s0).any()):
-                continue
-            low, high = self.bands.interval(v, k)
-            # unconstrained (EIR-MAPPO, Gen-Maxmin, RAP): no V(0), so eq. 14 reduces to the world-1 PPO term
-            v0_hat = v0.get((v, k), float("nan")) if hp.constrained else float("nan")
-            if hp.calibrate:
-                # Unconstrained worst case against pi0: the clipped PPO term alone, on world-0 steps (min V(0)).
-                s1, s0, v0_hat = s0, torch.zeros_like(s0), float("nan")
-            result = ec_ppo_loss(
-                logp[s1],
-                mb[ADVERSARY, "log_prob"][s1],
-                adv[s1],
-                logp[s0],
-                adv[s0],
-                v0_hat=v0_hat,
-                low=low,
-                high=high,
-                lam=hp.barrier_lambda,
-                zeta=hp.zeta,
-                clip_epsilon=hp.clip_epsilon if hp.ec_clip else math.inf,  # EC-PG: no ratio clipping
-                entropy=entropy[s1],
-                entropy_coeff=hp.adversary_entropy_coeff,
-            )
-            terms.append(result.loss)
-        return torch.stack(terms).mean() if terms else logp.sum() * 0.0
+        sets = range(self.space.n_sets)
+        bands = [self.bands.interval(v, k) for v in sets]
+        if hp.calibrate or not hp.constrained:
+            # no V(0): eq. 14 reduces to the PPO term (unconstrained baselines; calibrate's worst case, whose
+            # PPO rows are its world-0 steps against pi0, so that it minimises V(0) itself)
+            v0_hat = torch.full((len(bands),), float("nan"))
+        else:
+            v0_hat = torch.tensor([v0.get((v, k), float("nan")) for v in sets])
+        return ec_ppo_loss_grouped(  # eq. 14 per victim (set) with its own band and V_hat(0), mean over them
+            logp,
+            mb[ADVERSARY, "log_prob"],
+            mb["adversary_advantage"],
+            mb["adv_mask_0"] if hp.calibrate else mb["adv_mask_1"],
+            mb["victim"],
+            v0_hat=v0_hat.to(logp.device),
+            low=logp.new_tensor([low for low, _ in bands]),
+            high=logp.new_tensor([high for _, high in bands]),
+            lam=hp.barrier_lambda,
+            zeta=hp.zeta,
+            clip_epsilon=hp.clip_epsilon if hp.ec_clip else math.inf,  # EC-PG: no ratio clipping
+            entropy=entropy,
+            entropy_coeff=hp.adversary_entropy_coeff,
+        )
 
     def _update_belief(self, world1: TensorDictBase, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
         """One cross-entropy step of chi on the world-1 histories [B1, T] against the true type."""
