@@ -23,7 +23,7 @@ from batpal.checkpoints import resolve_checkpoint
 from batpal.defenders import Defender, load_defender
 from batpal.envs.registry import check_env_available, check_env_name
 from batpal.eval.under_attack import evaluate_under_attack
-from batpal.modules.attack import AttackModule
+from batpal.modules.attack import AttackModule, single_victim
 from batpal.stages.trainer import build_trainer
 from batpal.summary import Summary
 
@@ -39,7 +39,7 @@ def validate_attack(cfg: DictConfig) -> Defender:
     if OmegaConf.is_missing(cfg, "defender") or not cfg.defender:
         raise ValueError("defender=<run dir> is required: the finished `python -m batpal.fit` run to attack.")
     check_env_name(cfg.env.name)
-    defender = load_defender(cfg.defender)  # a clear error for a directory without config.yaml / pi0.pt
+    defender = single_victim(load_defender(cfg.defender))  # clear errors: no config.yaml / pi0.pt, m > 1
     _check_finished(Path(cfg.defender))
     if defender.env_name != cfg.env.name:
         raise ValueError(

@@ -4,6 +4,11 @@ A defender is a finished run: a MAPPO run (pretrain only: ``pi0.pt``) plays pi0 
 run (``defender.pt``) plays pi_omega on chi's belief (no teacher forcing), as in the paper's evaluation
 (section 5). Attacks and the RL attack trainer only see this interface: ``decorate`` an env, take ``policy()``,
 and wrap it in ``AttackedTeam`` with an attack that writes ``("adversary", "action")``.
+
+``victims`` = m is how many agents one attacked episode hands to the attack (``game.victims``, section D.5):
+the env's ``"victim"`` is then a victim-set index of ``space.sets`` and the attack plays each of the set's
+agents on its own observation. A BATPAL-family team is tied to its run's m (chi's belief is over its sets); a
+MAPPO team can be evaluated with any m (``set_victims``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from torchrl.modules import MaskedCategorical, ProbabilisticActor
 
 from batpal.artifacts import REFERENCE_POLICY, load_reference_policy
 from batpal.eval.victims import FixedVictims
+from batpal.game.types import TypeSpace
 from batpal.nn.actor import AgentActorNet, actor_net
 
 AGENTS, ADVERSARY = "agents", "adversary"
@@ -53,10 +59,21 @@ class Defender:
         self.max_episode_steps: int = int(cfg.env.max_episode_steps)
         self.gamma: float = float(OmegaConf.select(cfg, "algo.gamma", default=0.99))
         self.name: str = name or self.label_of(cfg)
+        self.victims: int = int(OmegaConf.select(cfg, "game.victims", default=1) or 1)
 
     @property
     def n_agents(self) -> int:
         return self.dims["n_agents"]
+
+    @property
+    def space(self) -> TypeSpace:
+        """The victim sets an attacked episode draws from (``space.members`` [n_sets, m])."""
+        return TypeSpace(self.n_agents, 1, self.victims)
+
+    def set_victims(self, victims: int) -> None:
+        """Evaluate with ``victims`` simultaneous victims (1 <= m < N)."""
+        TypeSpace(self.n_agents, 1, victims)  # a clear error for m out of range
+        self.victims = victims
 
     def label_of(self, cfg: Any) -> str:
         """The paper's name of the run's method (config ``method``: eir_mappo -> EIR-MAPPO), else ``default_name``."""
@@ -65,7 +82,7 @@ class Defender:
 
     def decorate(self, env: TransformedEnv, victim: torch.Tensor, seed: int) -> TransformedEnv:
         """Appends the constant per-env ``victim`` [B] (-1 = no attack); subclasses add what their team reads."""
-        env.append_transform(FixedVictims(victim.to(env.device), self.n_agents))
+        env.append_transform(FixedVictims(victim.to(env.device), self.n_agents, victims=self.victims))
         return env
 
     def policy(self) -> TensorDictModuleBase:
@@ -101,7 +118,7 @@ class GameDefender(Defender):
     """A BATPAL-family run: pi_omega on chi's belief in world 1; attacked envs carry the type (v, ``severity``).
 
     The type only feeds the team's inputs that read it (Perfect Belief reads the true type); JointPolicy then
-    writes psi_k's action into the victim's slot, which ``AttackedTeam`` replaces by the attack's.
+    writes psi_k's actions into the victim set's slots, which ``AttackedTeam`` replaces by the attack's.
     """
 
     default_name = "BATPAL"
@@ -111,12 +128,7 @@ class GameDefender(Defender):
 
         super().__init__(run_dir, name)
         self.module = load_game_module(self.run_dir, DEFENDER_WEIGHTS).requires_grad_(False)
-        if self.module.space.victims > 1:
-            raise ValueError(
-                f"{self.run_dir} was trained with game.victims={self.module.space.victims}: evaluation attacks "
-                "(batpal.evaluate, batpal.attack) are single-victim only; its per-victim-set figures are in "
-                "summary.json (adversarial stage)."
-            )
+        self.victims = self.module.space.victims
         self.module.policy_input.teacher_forcing = 0.0  # the defender acts on chi's belief, never on the truth
         if not 1 <= severity <= self.K:
             raise ValueError(f"severity must lie in 1..K = 1..{self.K} for {self.run_dir}, got {severity}.")
@@ -126,10 +138,22 @@ class GameDefender(Defender):
     def K(self) -> int:
         return self.module.space.K
 
+    @property
+    def space(self) -> TypeSpace:
+        return self.module.space
+
+    def set_victims(self, victims: int) -> None:
+        """Only the run's own m: chi's belief and pi_omega were trained over its victim sets."""
+        if victims != self.victims:
+            raise ValueError(
+                f"defender {self.name} ({self.run_dir}) was trained with game.victims={self.victims}; it cannot be "
+                f"evaluated with victims={victims} (its belief is over sets of {self.victims} agents)."
+            )
+
     def decorate(self, env: TransformedEnv, victim: torch.Tensor, seed: int) -> TransformedEnv:
         """is_init (episode starts for chi), victim and type keys (world 1), then chi's recurrent state."""
         env.append_transform(InitTracker())
-        env.append_transform(FixedVictims(victim.to(env.device), self.n_agents, self.K, self.severity))
+        env.append_transform(FixedVictims(victim.to(env.device), self.n_agents, self.K, self.severity, self.victims))
         env.append_transform(self.module.belief.primer())
         self.module.policy_input.generator.manual_seed(seed)
         return env
@@ -156,22 +180,46 @@ class SampledTeam(TensorDictModuleBase):
 class AttackedTeam(TensorDictModuleBase):
     """Runs the team, then the attack, and puts ``("adversary", "action")`` into slot ``victim`` where victim >= 0.
 
-    The env steps (and ``PreviousAction`` records for chi) the final actions, so the belief sees the attack.
+    With ``victim_sets`` [n_sets, m] (m > 1 victims) ``victim`` is a set index: the single-victim attack runs
+    once per member j, seeing ``victim`` = the j-th agent of the set, and each member's slot gets its action
+    (``("adversary", "action")`` [B, m]). The env steps (and ``PreviousAction`` records for chi) the final
+    actions, so the belief sees the attack.
     """
 
-    def __init__(self, team: TensorDictModuleBase, attack: TensorDictModuleBase) -> None:
+    def __init__(
+        self, team: TensorDictModuleBase, attack: TensorDictModuleBase, victim_sets: torch.Tensor | None = None
+    ) -> None:
         super().__init__()
         self.team, self.attack = team, attack
+        self.victim_sets = victim_sets
         self.in_keys = _unique([*team.in_keys, *attack.in_keys, "victim"])
         self.out_keys = _unique([*team.out_keys, *attack.out_keys, (AGENTS, "action")])
 
     def forward(self, td: TensorDictBase) -> TensorDictBase:
         td = self.team(td)
+        if self.victim_sets is not None and self.victim_sets.shape[-1] > 1:
+            return self._attack_sets(td, self.victim_sets)
         td = self.attack(td)
         actions, victim = td.get((AGENTS, "action")), td.get("victim")  # [B, N], [B]
         n_agents = actions.shape[-1]
         slot = torch.nn.functional.one_hot(victim.clamp(min=0), n_agents).bool() & (victim >= 0).unsqueeze(-1)
         td.set((AGENTS, "action"), torch.where(slot, td.get((ADVERSARY, "action")).unsqueeze(-1), actions))
+        return td
+
+    def _attack_sets(self, td: TensorDictBase, sets: torch.Tensor) -> TensorDictBase:
+        """The attack on each member of the env's victim set, on that member's observation; -1: no attack."""
+        actions, victim_set = td.get((AGENTS, "action")), td.get("victim")  # [B, N], [B] set index
+        attacked = victim_set >= 0
+        who = sets.to(actions.device)[victim_set.clamp(min=0)]  # [B, m]
+        chosen = []
+        for j in range(who.shape[-1]):
+            td.set("victim", torch.where(attacked, who[:, j], -1))  # the single-victim view of member j
+            chosen.append(self.attack(td).get((ADVERSARY, "action")))  # [B]
+        td.set("victim", victim_set)
+        adv_action = torch.stack(chosen, dim=-1)  # [B, m]
+        hijacked = actions.scatter(1, who, adv_action)
+        td.set((AGENTS, "action"), torch.where(attacked.unsqueeze(-1), hijacked, actions))
+        td.set((ADVERSARY, "action"), adv_action)
         return td
 
 

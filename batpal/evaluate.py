@@ -2,7 +2,9 @@
 
 Writes to its run directory ``cross_table.csv`` (one row per attack x defender), ``cross_table.png`` (Figure 2's
 heatmap), ``learning_curves.png``, ``config.yaml`` and ``summary.json`` (with the wall time). Every input is
-checked (defender checkpoints, attack names and files, one env for all) before any episode is played.
+checked (defender checkpoints, attack names and files, one env and one victim count for all) before any episode
+is played. With ``victims = m > 1`` every episode hands a victim set of m agents to the attack (each on its own
+observation) and each cell averages over all C(N, m) sets, ``episodes`` per set.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         raise ValueError(f"episodes must be >= 1 (per victim), got {cfg.episodes}.")
     defenders = load_defenders(parse_defenders(cfg.defenders), int(cfg.severity))
     check_same_env(defenders, cfg.env.name)
+    victims = set_victims(defenders, cfg.get("victims"))
     specs = [cfg.attacks] if isinstance(cfg.attacks, str) else [str(spec) for spec in cfg.attacks or []]
     attacks = _unique_labels([make_attack(spec, defenders) for spec in specs])
     if not attacks:
@@ -62,6 +65,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "env": defenders[0].env_name,
         "metric": metric,
         "episodes_per_victim": int(cfg.episodes),
+        "victims": victims,
         "defenders": {d.name: str(d.run_dir) for d in defenders},
         "attacks": {a.label: spec for a, spec in zip(attacks, specs, strict=True)},
         "table": {r: dict(zip(cols, row, strict=True)) for r, row in zip(rows, values, strict=True)},
@@ -117,6 +121,26 @@ def check_same_env(defenders: Sequence[Defender], env_name: str | None = None) -
             f"the experiment plays {env_name!r} but the defenders were trained on {first.env_name!r}: "
             f"pass experiment=<the defenders' experiment>."
         )
+
+
+def set_victims(defenders: Sequence[Defender], victims: int | None = None) -> int:
+    """The number m of simultaneous victims, given to every defender: ``victims``, else the defenders' common
+    ``game.victims``; a BATPAL-family defender only takes its own m, and defenders of different m need ``victims``
+    (MAPPO teams take any m)."""
+    if victims is None:
+        counts = {d.name: d.victims for d in defenders}
+        if len(set(counts.values())) > 1:
+            raise ValueError(
+                f"defenders were trained with different game.victims: {counts}; evaluate them separately or pass "
+                "victims=<m> (a BATPAL-family defender only takes its own m, MAPPO any)."
+            )
+        victims = defenders[0].victims
+    victims = int(victims)
+    if victims < 1:
+        raise ValueError(f"victims must be >= 1 (agents attacked at once), got {victims}.")
+    for d in defenders:
+        d.set_victims(victims)
+    return victims
 
 
 def _unique_labels(attacks: list[Attack]) -> list[Attack]:

@@ -1,5 +1,5 @@
 """game.victims = 2 on a tiny 4-agent MPE-Spread run: every stage trains and writes per-victim-set figures; bad
-victim counts fail before compute; the single-victim evaluation refuses the run clearly."""
+victim counts fail before compute; RL attack training (single-victim) refuses the run clearly."""
 
 from __future__ import annotations
 
@@ -44,8 +44,11 @@ def test_two_victims_pipeline_writes_per_set_bands_and_severities(tiny_cfg, beli
     module = load_game_module(cfg.run_dir)
     assert module.space.victims == 2 and module.space.size == 1 + 6 * 2
     assert module.belief.out_dim == (13 if belief_mode == "softmax" else 6 + 2)
-    with pytest.raises(ValueError, match="single-victim only"):
-        load_defender(cfg.run_dir)
+    assert load_defender(cfg.run_dir).victims == 2  # evaluated with victim sets (tests/test_multi_victims_evaluate.py)
+    from batpal.modules.attack import single_victim
+
+    with pytest.raises(ValueError, match="batpal.attack is single-victim only"):
+        single_victim(load_defender(cfg.run_dir))
     from batpal.analysis.belief_trajectories import belief_trajectories
 
     with pytest.raises(ValueError, match="single-victim only"):

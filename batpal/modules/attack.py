@@ -26,7 +26,7 @@ from batpal.attacks.trained import (
     make_attack_net,
     make_attack_policy,
 )
-from batpal.defenders import AttackedTeam, load_defender
+from batpal.defenders import AttackedTeam, Defender, GameDefender, load_defender
 from batpal.envs.victim_draw import VictimDraw
 from batpal.modules.rollout import RolloutModule
 from batpal.nn.activations import activation_class
@@ -34,6 +34,19 @@ from batpal.nn.actor import actor_net
 from batpal.objectives.critics import critic_loss, team_gae
 from batpal.objectives.detectability import adversary_reward, detectability
 from batpal.objectives.guards import NonFiniteGuard
+
+
+def single_victim(defender: Defender) -> Defender:
+    """``defender`` set to one victim: RL attack training is single-victim only (a BATPAL-family run trained with
+    game.victims = m > 1 is refused; a MAPPO team is attacked one victim at a time whatever its config says)."""
+    if isinstance(defender, GameDefender) and defender.victims > 1:
+        raise ValueError(
+            f"batpal.attack is single-victim only: {defender.run_dir} was trained with game.victims="
+            f"{defender.victims}. Evaluate it against m victims with `python -m batpal.evaluate` (single-victim "
+            "attacks, psi_k or attack.pt, play each agent of the victim set)."
+        )
+    defender.set_victims(1)
+    return defender
 
 
 class AttackModule(RolloutModule):
@@ -66,7 +79,7 @@ class AttackModule(RolloutModule):
         check_kind(kind)
         if not c >= 0:
             raise ValueError(f"attack.c (the detectability weight) must be >= 0, got {c}.")
-        team = load_defender(defender)
+        team = single_victim(load_defender(defender))
         super().__init__(team.env_name, num_envs, rollout_steps, total_frames, iters_per_epoch, seed, team.env_kwargs)
         self.save_hyperparameters()
         self.defender = team  # not an nn.Module: its frozen networks are registered below
