@@ -157,3 +157,38 @@ def test_bad_variant_settings_fail_before_the_game(tiny_cfg, overrides, error, m
     cfg = tiny_cfg(*GAME, "stages=[pretrain,calibrate,adversarial]", "game.vmax=-40", *overrides)
     with pytest.raises(error, match=message):
         fit(cfg)
+
+
+def test_v0_smoothing_is_a_running_mean():
+    """game.v0_smoothing=beta: V(0) <- beta V(0) + (1 - beta) V_hat(0) per (v, k); 0 leaves eq. 13 as it is."""
+    from batpal.modules.batpal import BATPALModule
+
+    module = BATPALModule.__new__(BATPALModule)  # only the smoothing state and hparams are needed here
+    torch.nn.Module.__init__(module)
+    module._hparams = {"v0_smoothing": 0.75}  # what save_hyperparameters would hold
+    module.v0_ema = {}
+    assert module._smoothed({(0, 1): -40.0}) == {(0, 1): -40.0}  # first estimate taken as is
+    out = module._smoothed({(0, 1): -60.0, (1, 2): -80.0})
+    assert out == {(0, 1): pytest.approx(0.75 * -40.0 + 0.25 * -60.0), (1, 2): -80.0}
+    module._hparams = {"v0_smoothing": 0.0}
+    assert module._smoothed({(0, 1): -10.0}) == {(0, 1): -10.0}
+
+
+def test_v0_smoothing_out_of_range_fails(tiny_cfg):
+    cfg = tiny_cfg(*GAME, "stages=[pretrain,calibrate,adversarial]", "game.vmax=-40", "game.v0_smoothing=1.0")
+    with pytest.raises(ValueError, match="v0_smoothing must lie in"):
+        fit(cfg)
+
+
+def test_v0_smoothing_state_goes_into_the_checkpoint(tmp_path_factory):
+    from tests.tiny_run import tiny_game_run
+
+    run = tiny_game_run(tmp_path_factory)
+    saved = load_game_module(run)
+    saved.v0_ema = {(0, 1): -41.5, (2, 4): -97.25}
+    checkpoint: dict = {}
+    saved.on_save_checkpoint(checkpoint)
+    restored = load_game_module(run)
+    assert restored.v0_ema == {}
+    restored.on_load_checkpoint(checkpoint)
+    assert restored.v0_ema == saved.v0_ema

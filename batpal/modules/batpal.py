@@ -95,6 +95,7 @@ class BATPALModule(RolloutModule):
         attack_prob: float = 1.0,
         ec_clip: bool = True,
         fixed_adversaries: Sequence[str] = (),
+        v0_smoothing: float = 0.0,
         max_episode_steps: int = 50,
         env_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -151,6 +152,9 @@ class BATPALModule(RolloutModule):
         self.stage_name = "calibrate" if calibrate else "adversarial"
         self.schedule = torch.Generator().manual_seed(seed + 7)  # same on every rank: which psi_k to update
         self.guard = NonFiniteGuard()
+        if not 0.0 <= v0_smoothing < 1.0:
+            raise ValueError(f"game.v0_smoothing must lie in [0, 1), got {v0_smoothing}.")
+        self.v0_ema: dict[tuple[int, int], float] = {}  # smoothed V_hat(0) per (victim, k), see update()
 
     # -- rollouts ------------------------------------------------------------------------------------
     def decorate_env(self, env: TransformedEnv, rank: int) -> TransformedEnv:
@@ -214,7 +218,7 @@ class BATPALModule(RolloutModule):
                 hp.gae_lambda,
             )
         world1 = batch["world"] == 1  # [B, T]
-        v0 = value_zero_by_type(batch, next_value, ~world1, self.space, hp.gamma)  # eq. 13 per (v, k)
+        v0 = self._smoothed(value_zero_by_type(batch, next_value, ~world1, self.space, hp.gamma))  # eq. 13
         self._prepare_advantages(batch, adv, target, world1, ks)
         with torch.no_grad():  # PopArt statistics of each critic's targets, once per iteration
             for norm, rows in ((self.norm1, world1), (self.norm0, ~world1)):
@@ -261,6 +265,19 @@ class BATPALModule(RolloutModule):
             "adv_mask_0",
             "adversary_advantage",
         ]
+
+    def _smoothed(self, v0: dict[tuple[int, int], float]) -> dict[tuple[int, int], float]:
+        """Eq. 13's V_hat(0) per (v, k), averaged over iterations with weight ``v0_smoothing`` on the past (0: off).
+
+        One iteration sees ~10 world-0 episodes of a type; the noise makes eq. 14 switch between its cases.
+        """
+        beta = self.hparams.get("v0_smoothing", 0.0)
+        if beta <= 0.0:
+            return v0
+        for key, value in v0.items():
+            old = self.v0_ema.get(key)
+            self.v0_ema[key] = value if old is None else beta * old + (1.0 - beta) * value
+        return {key: self.v0_ema[key] for key in v0}
 
     def _values(self, td: TensorDictBase) -> torch.Tensor:
         """phi(1) in world-1 envs, phi(0) in world-0 envs, on (state, type one-hot): [.., 1], real scale.
@@ -404,11 +421,13 @@ class BATPALModule(RolloutModule):
         super().on_save_checkpoint(checkpoint)
         checkpoint["rollout_state"]["schedule"] = self.schedule.get_state()
         checkpoint["rollout_state"]["teacher_forcing"] = self.policy_input.generator.get_state()
+        checkpoint["rollout_state"]["v0_ema"] = [[v, k, value] for (v, k), value in self.v0_ema.items()]
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
         self.schedule.set_state(checkpoint["rollout_state"]["schedule"])
         self.policy_input.generator.set_state(checkpoint["rollout_state"]["teacher_forcing"])
+        self.v0_ema = {(int(v), int(k)): float(x) for v, k, x in checkpoint["rollout_state"].get("v0_ema", [])}
 
 
 @torch.no_grad()

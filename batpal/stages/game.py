@@ -33,6 +33,7 @@ GAME_HPARAMS = (
     "constrained",
     "attack_prob",
     "ec_clip",
+    "v0_smoothing",
 )
 
 
