@@ -13,6 +13,7 @@ MAPPO team can be evaluated with any m (``set_victims``).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ METHOD_LABELS = {
 }
 
 
-class Defender:
+class Defender(ABC):
     """A frozen team from ``run_dir``: env facts, the transforms its policy needs, the policy and its pi0."""
 
     default_name = "defender"  # the label when neither the caller nor the run's config names one
@@ -85,9 +86,9 @@ class Defender:
         env.append_transform(FixedVictims(victim.to(env.device), self.n_agents, victims=self.victims))
         return env
 
+    @abstractmethod
     def policy(self) -> TensorDictModuleBase:
         """The frozen team writing ``("agents", "action")`` [B, N] long, sampled, for every agent."""
-        raise NotImplementedError
 
     def reference_policy(self) -> ProbabilisticActor:
         """The run's frozen pi0 (``log pi0(a | o)`` measures how abnormal the victim's actions look)."""

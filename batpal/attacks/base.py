@@ -7,6 +7,8 @@ puts it into the victim's slot. Subclasses implement ``act``; legality of every 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase
@@ -15,7 +17,7 @@ AGENTS, ADVERSARY = "agents", "adversary"
 OBSERVATION, ACTION_MASK, VICTIM_ACTION = (AGENTS, "observation"), (AGENTS, "action_mask"), (ADVERSARY, "action")
 
 
-class Attack(TensorDictModuleBase):
+class Attack(TensorDictModuleBase, ABC):
     """Base class: ``label`` names the attack in tables; ``targets_victims`` False means "play no victim"."""
 
     targets_victims = True
@@ -26,9 +28,9 @@ class Attack(TensorDictModuleBase):
         self.in_keys = [OBSERVATION, ACTION_MASK, "victim"]
         self.out_keys = [VICTIM_ACTION]
 
+    @abstractmethod
     def act(self, observation: torch.Tensor, victim_mask: torch.Tensor, victim: torch.Tensor) -> torch.Tensor:
         """The victim's action [B] long from every agent's observation [B, N, obs], its mask [B, A], victim [B]."""
-        raise NotImplementedError
 
     def forward(self, td: TensorDictBase) -> TensorDictBase:
         obs, mask, victim = td.get(OBSERVATION), td.get(ACTION_MASK), td.get("victim")

@@ -17,6 +17,10 @@ class NoAttack(Attack):
         super().__init__(label)
         self.in_keys = [(AGENTS, "action"), "victim"]
 
+    def act(self, observation: torch.Tensor, victim_mask: torch.Tensor, victim: torch.Tensor) -> torch.Tensor:
+        """Unused: ``forward`` copies the team's own action, which ``act`` never sees."""
+        raise TypeError("NoAttack has no policy of its own: it copies the team's action in forward().")
+
     def forward(self, td: TensorDictBase) -> TensorDictBase:
         actions, victim = td.get((AGENTS, "action")), td.get("victim")  # [B, N], [B]
         rows = torch.arange(actions.shape[0], device=actions.device)

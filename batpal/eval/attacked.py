@@ -51,14 +51,4 @@ def evaluate_attack(
                 decorate=decorate,
             )
         )
-    return concat_results(results)
-
-
-def concat_results(results: list[EvalResult]) -> EvalResult:
-    """The episodes of several evaluations as one."""
-    wins = [r.wins for r in results if r.wins is not None]
-    return EvalResult(
-        returns=torch.cat([r.returns for r in results]),
-        discounted=torch.cat([r.discounted for r in results]),
-        wins=torch.cat(wins) if wins else None,
-    )
+    return EvalResult.concat(results)

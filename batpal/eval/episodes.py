@@ -23,6 +23,16 @@ class EvalResult:
     discounted: torch.Tensor  # [episodes]
     wins: torch.Tensor | None  # [episodes]
 
+    @classmethod
+    def concat(cls, results: list[EvalResult]) -> EvalResult:
+        """The episodes of several evaluations as one (e.g. every victim of one attack)."""
+        wins = [r.wins for r in results if r.wins is not None]
+        return cls(
+            returns=torch.cat([r.returns for r in results]),
+            discounted=torch.cat([r.discounted for r in results]),
+            wins=torch.cat(wins) if wins else None,
+        )
+
     def summary(self) -> dict[str, float]:
         """Means with standard errors and the 95% interval of the discounted return (the value V)."""
         n = self.returns.numel()

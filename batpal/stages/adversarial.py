@@ -12,7 +12,7 @@ import lightning as L
 import torch
 from omegaconf import DictConfig
 
-from batpal.eval import normalized_return
+from batpal.eval import EvalResult, normalized_return
 from batpal.eval.game_eval import evaluate_type
 from batpal.stages.game import build_game_module
 from batpal.stages.trainer import build_trainer
@@ -75,8 +75,8 @@ def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
             on_pi0 = evaluate_type(module, z, 0, episodes, seed=seed + 100 * k + v, max_episode_steps=steps)
             reference.append(on_pi0)
             eta.append(float(bands.severity(on_pi0.discounted.mean(), torch.tensor(v))))
-        d = figures(_concat(defender))
-        r = figures(_concat(reference))
+        d = figures(EvalResult.concat(defender))
+        r = figures(EvalResult.concat(reference))
         severity = sum(eta) / len(eta)
         report[f"psi_{k}"] = {
             "defender": d,
@@ -87,14 +87,3 @@ def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
             "in_band": (k - 1) / space.K < severity <= k / space.K,
         }
     return report
-
-
-def _concat(results: list[Any]) -> Any:
-    from batpal.eval.episodes import EvalResult
-
-    wins = [r.wins for r in results if r.wins is not None]
-    return EvalResult(
-        returns=torch.cat([r.returns for r in results]),
-        discounted=torch.cat([r.discounted for r in results]),
-        wins=torch.cat(wins) if wins else None,
-    )

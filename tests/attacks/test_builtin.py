@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from tensordict import TensorDict
+from tensordict.nn import TensorDictModuleBase
 
 from batpal.attacks import make_attack
 from batpal.attacks.base import Attack
@@ -74,11 +75,12 @@ def test_make_attack_names_what_exists():
         make_attack("a_EIR")
 
 
-class _FixedTeam(Attack):
+class _FixedTeam(TensorDictModuleBase):
     """A stand-in team: every agent plays 4 (already in the batch)."""
 
     def __init__(self) -> None:
-        super().__init__("team")
+        super().__init__()
+        self.in_keys = [("agents", "action")]
         self.out_keys = [("agents", "action")]
 
     def forward(self, td):
