@@ -58,7 +58,7 @@ def check_victims(cfg: DictConfig) -> None:
 
 
 def validate_game(game: DictConfig) -> None:
-    """lambda > 0; Vmax > Vmin^v where both are given (eq. 3); alpha < beta warns (eq. 16-17)."""
+    """lambda > 0; Vmax > Vmin^v where both are given (eq. 3); shares in range; alpha < beta warns (eq. 16-17)."""
     if float(game.barrier_lambda) <= 0:
         raise ValueError(
             f"game.barrier_lambda must be > 0 (the log-barrier weight of eq. 9), got {game.barrier_lambda}."
@@ -68,6 +68,10 @@ def validate_game(game: DictConfig) -> None:
         for v, vmin in enumerate(vmins):
             if not float(game.vmax) > float(vmin):
                 raise ValueError(f"game.vmax must exceed game.vmin (eq. 3): vmax={game.vmax}, vmin[{v}]={vmin}.")
+    if not 0.0 < float(game.get("belief_batch", 1.0)) <= 1.0:
+        raise ValueError(f"game.belief_batch must lie in (0, 1] (a share of world-1 histories): {game.belief_batch}.")
+    if not 0.0 <= float(game.get("v0_smoothing", 0.0)) < 1.0:
+        raise ValueError(f"game.v0_smoothing must lie in [0, 1), got {game.v0_smoothing}.")
     if float(game.adversary_lr) < float(game.policy_lr):
         warnings.warn(
             f"game.adversary_lr (alpha={game.adversary_lr}) < game.policy_lr (beta={game.policy_lr}): the "

@@ -178,6 +178,7 @@ def test_v0_smoothing_out_of_range_fails(tiny_cfg):
     cfg = tiny_cfg(*GAME, "stages=[pretrain,calibrate,adversarial]", "game.vmax=-40", "game.v0_smoothing=1.0")
     with pytest.raises(ValueError, match="v0_smoothing must lie in"):
         fit(cfg)
+    assert not (Path(cfg.run_dir) / "pi0.pt").exists()  # refused before pretraining
 
 
 def test_v0_smoothing_state_goes_into_the_checkpoint(tmp_path_factory):
@@ -192,3 +193,28 @@ def test_v0_smoothing_state_goes_into_the_checkpoint(tmp_path_factory):
     assert restored.v0_ema == {}
     restored.on_load_checkpoint(checkpoint)
     assert restored.v0_ema == saved.v0_ema
+
+
+def test_belief_batch_trains_chi_on_that_share_of_world_one_histories(tiny_cfg, monkeypatch):
+    """game.belief_batch=0.5: each belief step sees half of the world-1 envs' histories (of 25 steps, 3 agents)."""
+    import batpal.modules.batpal as batpal_module
+
+    shapes: list[tuple[int, ...]] = []
+    original = batpal_module.belief_loss
+
+    def spy(logits, *args, **kwargs):
+        shapes.append(tuple(logits.shape))
+        return original(logits, *args, **kwargs)
+
+    monkeypatch.setattr(batpal_module, "belief_loss", spy)
+    overrides = ["game.vmax=-40", "game.world1_fraction=0.5", "game.belief_batch=0.5"]
+    fit(tiny_cfg(*GAME, *overrides))  # 16 envs: 8 in world 1
+    assert shapes and all(shape[:3] == (4, 25, 3) for shape in shapes), shapes
+
+
+@pytest.mark.parametrize("share", [0.0, 1.5])
+def test_belief_batch_out_of_range_fails(tiny_cfg, share):
+    cfg = tiny_cfg(*GAME, "stages=[pretrain,calibrate,adversarial]", "game.vmax=-40", f"game.belief_batch={share}")
+    with pytest.raises(ValueError, match="belief_batch must lie in"):
+        fit(cfg)
+    assert not (Path(cfg.run_dir) / "pi0.pt").exists()  # refused before pretraining

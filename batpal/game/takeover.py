@@ -18,10 +18,10 @@ import torch
 from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase
 from torch import nn
-from torchrl.modules import MaskedCategorical
 
 from batpal.nn.actor import AgentActorNet
 from batpal.nn.adversary import AdversaryPopulation, adversary_input
+from batpal.nn.sampling import sample_masked
 
 AGENTS, ADVERSARY = "agents", "adversary"
 
@@ -71,8 +71,7 @@ class JointPolicy(TensorDictModuleBase):
         team_logits = obs.new_empty(*mask.shape)  # [B, N, A]
         team_logits[in_world1] = self.omega(obs[in_world1], td.get((AGENTS, "policy_belief"))[in_world1])
         team_logits[~in_world1] = self.pi0(obs[~in_world1])
-        team = MaskedCategorical(logits=team_logits, mask=mask)
-        actions = team.sample()  # [B, N]
+        actions, _, team_log_p = sample_masked(team_logits, mask)  # [B, N], _, [B, N, A]
 
         who = self.victim_sets[victim.clamp(min=0)]  # [B, m] the victim agents (set 0's where benign)
         adv_in = adversary_input(obs, who, self.n_agents)  # [B, m, obs + N]
@@ -80,9 +79,7 @@ class JointPolicy(TensorDictModuleBase):
         single = who.shape[-1] == 1  # one victim: the layout without the victim dim (bit-exact log-probs)
         if single:
             adv_in, adv_mask = adv_in.squeeze(1), adv_mask.squeeze(1)  # [B, obs + N], [B, A]
-        adv = MaskedCategorical(logits=self.adversaries(adv_in, severity), mask=adv_mask)
-        adv_action = adv.sample()  # [B] or [B, m]
-        adv_log_prob = adv.log_prob(adv_action)
+        adv_action, adv_log_prob, _ = sample_masked(self.adversaries(adv_in, severity), adv_mask)  # [B] or [B, m]
         if not single:  # the compound adversary: product policy over its victims
             adv_log_prob = adv_log_prob.sum(-1)  # [B]
 
@@ -93,7 +90,8 @@ class JointPolicy(TensorDictModuleBase):
         slot = in_set & attacked.unsqueeze(-1)  # [B, N]
         actions = torch.where(slot, actions.scatter(1, who, adv_action.view(who.shape)), actions)
         td.set((AGENTS, "action"), actions)
-        td.set((AGENTS, "action_log_prob"), team.log_prob(actions))
+        # the team policy's log-prob of the executed actions (a victim's slot: of psi_k's action, masked in the loss)
+        td.set((AGENTS, "action_log_prob"), team_log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1))
         td.set((ADVERSARY, "input"), adv_in)
         td.set((ADVERSARY, "action_mask"), adv_mask)
         td.set((ADVERSARY, "action"), adv_action)

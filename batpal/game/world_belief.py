@@ -3,10 +3,20 @@ step there is wasted work (a third of a collection step on MPE). World-0 rows ge
 
 from __future__ import annotations
 
+import torch
 from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase
 
-from batpal.nn.belief import BELIEF, BELIEF_LOGITS, NEXT_BELIEF_STATE, OBSERVATION, BeliefModule
+from batpal.nn.belief import (
+    BELIEF,
+    BELIEF_LOGITS,
+    BELIEF_STATE,
+    IS_INIT,
+    NEXT_BELIEF_STATE,
+    OBSERVATION,
+    PREV_ACTION,
+    BeliefModule,
+)
 
 
 class WorldOneBelief(TensorDictModuleBase):
@@ -22,17 +32,13 @@ class WorldOneBelief(TensorDictModuleBase):
         rows = td.get("world") == 1  # [B]
         if bool(rows.all()):
             return self.belief(td)
-        obs = td.get(OBSERVATION)  # [B, N, obs]
-        b, n = rows.shape[0], self.belief.n_agents
-        shapes = {
-            BELIEF_LOGITS: (b, n, self.belief.out_dim),
-            BELIEF: (b, n, self.belief.out_dim),
-            NEXT_BELIEF_STATE: (b, n, self.belief.rnn.gru.num_layers, self.belief.hidden),
-        }
-        sub = self.belief(td.select(*self.belief.in_keys)[rows]) if bool(rows.any()) else None
-        for key, shape in shapes.items():
-            full = obs.new_zeros(shape)
-            if sub is not None:
-                full[rows] = sub.get(key)
-            td.set(key, full)
+        obs, prev, state = td.get(OBSERVATION), td.get(PREV_ACTION), td.get(BELIEF_STATE)  # [B, N, ..]
+        belief = obs.new_zeros(*obs.shape[:-1], self.belief.out_dim)  # [B, N, D]
+        logits, next_state = belief.clone(), torch.zeros_like(state)
+        if bool(rows.any()):
+            sub_logits, sub_state = self.belief.step(obs[rows], prev[rows], state[rows], td.get(IS_INIT)[rows])
+            logits[rows], next_state[rows], belief[rows] = sub_logits, sub_state, self.belief.activate(sub_logits)
+        td.set(BELIEF_LOGITS, logits)
+        td.set(BELIEF, belief)
+        td.set(NEXT_BELIEF_STATE, next_state)
         return td

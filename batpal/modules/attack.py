@@ -31,6 +31,7 @@ from batpal.envs.victim_draw import VictimDraw
 from batpal.modules.rollout import RolloutModule
 from batpal.nn.activations import activation_class
 from batpal.nn.actor import actor_net
+from batpal.nn.optim import adam
 from batpal.objectives.critics import critic_loss, team_gae
 from batpal.objectives.detectability import adversary_reward, detectability
 from batpal.objectives.guards import NonFiniteGuard
@@ -121,8 +122,8 @@ class AttackModule(RolloutModule):
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         hp = self.hparams
         return [
-            torch.optim.Adam(self.net.parameters(), lr=hp.lr),
-            torch.optim.Adam(self.critic.parameters(), lr=hp.critic_lr),
+            adam(self.net.parameters(), lr=hp.lr),
+            adam(self.critic.parameters(), lr=hp.critic_lr),
         ]
 
     # -- one PPO iteration ---------------------------------------------------------------------------

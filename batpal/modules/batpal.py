@@ -25,7 +25,7 @@ from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase, TensorDictSequential
 from torch import nn
 from torchrl.envs import InitTracker, StepCounter, TransformedEnv
-from torchrl.modules import MLP, MaskedCategorical, PopArtValueNorm
+from torchrl.modules import MLP, PopArtValueNorm
 from torchrl.objectives.multiagent import MAPPOLoss
 
 from batpal.artifacts import load_reference_policy
@@ -40,6 +40,8 @@ from batpal.nn.activations import activation_class
 from batpal.nn.actor import AgentActorNet, actor_net, make_actor
 from batpal.nn.adversary import AdversaryPopulation
 from batpal.nn.belief import make_belief
+from batpal.nn.optim import adam
+from batpal.nn.sampling import masked_log_prob_entropy
 from batpal.objectives.belief import belief_accuracy, belief_loss, teacher_forcing_prob
 from batpal.objectives.critics import critic_loss, masked_mean, team_gae
 from batpal.objectives.ec_ppo import ec_ppo_loss_grouped
@@ -96,6 +98,7 @@ class BATPALModule(RolloutModule):
         ec_clip: bool = True,
         fixed_adversaries: Sequence[str] = (),
         v0_smoothing: float = 0.0,
+        belief_batch: float = 1.0,
         max_episode_steps: int = 50,
         env_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -152,6 +155,8 @@ class BATPALModule(RolloutModule):
         self.stage_name = "calibrate" if calibrate else "adversarial"
         self.schedule = torch.Generator().manual_seed(seed + 7)  # same on every rank: which psi_k to update
         self.guard = NonFiniteGuard()
+        if not 0.0 < belief_batch <= 1.0:
+            raise ValueError(f"game.belief_batch must lie in (0, 1] (a share of world-1 histories): {belief_batch}.")
         if not 0.0 <= v0_smoothing < 1.0:
             raise ValueError(f"game.v0_smoothing must lie in [0, 1), got {v0_smoothing}.")
         self.v0_ema: dict[tuple[int, int], float] = {}  # smoothed V_hat(0) per (victim, k), see update()
@@ -183,10 +188,10 @@ class BATPALModule(RolloutModule):
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         hp = self.hparams
         return [
-            torch.optim.Adam(self.joint.omega.parameters(), lr=hp.policy_lr),  # beta, eq. 17
-            torch.optim.Adam([*self.phi1.parameters(), *self.phi0.parameters()], lr=hp.critic_lr),
-            torch.optim.Adam(self.belief.parameters(), lr=hp.belief_lr),
-            *(torch.optim.Adam(net.parameters(), lr=hp.adversary_lr) for net in self.adversaries.nets),  # alpha
+            adam(self.joint.omega.parameters(), lr=hp.policy_lr),  # beta, eq. 17
+            adam([*self.phi1.parameters(), *self.phi0.parameters()], lr=hp.critic_lr),
+            adam(self.belief.parameters(), lr=hp.belief_lr),
+            *(adam(net.parameters(), lr=hp.adversary_lr) for net in self.adversaries.nets),  # alpha
         ]  # frozen (fixed) adversaries keep their optimizers, never stepped, so checkpoints have one layout
 
     def _adversaries_to_update(self, drawn: int) -> list[int]:
@@ -229,10 +234,11 @@ class BATPALModule(RolloutModule):
             logs.update(self._update_belief(batch[world1[:, 0]], opt_belief))
         flat = batch.select(*self._update_keys(), strict=False).reshape(-1)  # only what the losses read
         n_mb = max(1, hp.minibatches)
+        whole = self._loss_rows(flat, ks) if n_mb == 1 else None  # one minibatch: split the rows once
         for _ in range(hp.ppo_epochs):
             # one minibatch: the whole batch, no shuffled copy (the losses are means, order does not matter)
             for mb in (flat[idx] for idx in torch.randperm(flat.numel()).chunk(n_mb)) if n_mb > 1 else (flat,):
-                losses = self._losses(mb, ks, v0)
+                losses = self._losses(whole if whole is not None else self._loss_rows(mb, ks), v0)
                 total = sum(losses.values())
                 if not self.guard.ok(total, reduce=self._sum_over_ranks):
                     continue
@@ -285,8 +291,10 @@ class BATPALModule(RolloutModule):
         The critics predict PopArt-normalised values (MAPPO's ValueNorm); GAE gets them denormalised.
         """
         x = self._critic_input(td)
-        v1, v0 = self.norm1.denormalize(self.phi1(x)), self.norm0.denormalize(self.phi0(x))
-        value = torch.where((td["world"] == 1).unsqueeze(-1), v1, v0)
+        world1 = td["world"] == 1
+        value = x.new_empty(*x.shape[:-1], 1)
+        value[world1] = self.norm1.denormalize(self.phi1(x[world1]))  # each critic on its own world's rows
+        value[~world1] = self.norm0.denormalize(self.phi0(x[~world1]))
         # Finite horizon: at the episode limit nothing is left to earn, V = 0 exactly (Pardo et al., 2018).
         # Bootstrapping a time-blind critic there fed its own extrapolation back and both critics diverged.
         return torch.where(td["step_count"] >= self.max_episode_steps, torch.zeros_like(value), value)
@@ -320,39 +328,46 @@ class BATPALModule(RolloutModule):
             adversary_adv = torch.where(mine, torch.where(world1.unsqueeze(-1), adv1, adv0), adversary_adv)
         batch.set("adversary_advantage", adversary_adv.squeeze(-1))
 
-    def _losses(self, mb: TensorDictBase, ks: list[int], v0: dict) -> dict[str, torch.Tensor]:
-        """Critic, omega (masked MAPPO clip loss) and each psi_k's (EC-PPO) losses on one minibatch of steps."""
-        hp = self.hparams
+    def _loss_rows(self, mb: TensorDictBase, ks: list[int]) -> dict[str, Any]:
+        """The rows each loss reads, selected once per minibatch (not once per epoch): each critic's (state, type,
+        t) inputs and targets on its own world, the team's world-1 rows, and psi_k's own steps for each k."""
         world1 = mb["world"] == 1
-        x = self._critic_input(mb)
-        target = mb["value_target"]
-        losses = {  # each critic on its own world's rows only
-            "loss_critic_1": critic_loss(self.phi1(x[world1]), target[world1], self.norm1),
-            "loss_critic_0": critic_loss(self.phi0(x[~world1]), target[~world1], self.norm0),
-        }
-        if not hp.calibrate:
+        x, target = self._critic_input(mb), mb["value_target"]
+        rows: dict[str, Any] = {"x1": x[world1], "target1": target[world1]}
+        rows.update(x0=x[~world1], target0=target[~world1])
+        if not self.hparams.calibrate:
             # World-1 rows only: world-0 log-probs come from pi0, and their ratios under omega can overflow to
             # inf, which a mask cannot stop from turning the gradient into NaN (0 * inf).
-            team = mb.select(AGENTS, "state", "team_mask")[world1]
+            rows["team"] = mb.select(AGENTS, "state", "team_mask")[world1]
+        adversary = mb.select(ADVERSARY, "adv_mask_1", "adv_mask_0", "adversary_advantage", "victim", "severity")
+        acted = adversary["adv_mask_1"] | adversary["adv_mask_0"]
+        rows["adversary"] = {k: adversary[acted & (adversary["severity"] == k)] for k in ks}  # psi_k's steps only
+        return rows
+
+    def _losses(self, rows: dict[str, Any], v0: dict) -> dict[str, torch.Tensor]:
+        """Critic, omega (masked MAPPO clip loss) and each psi_k's (EC-PPO) losses on one minibatch's rows."""
+        losses = {  # each critic on its own world's rows only
+            "loss_critic_1": critic_loss(self.phi1(rows["x1"]), rows["target1"], self.norm1),
+            "loss_critic_0": critic_loss(self.phi0(rows["x0"]), rows["target0"], self.norm0),
+        }
+        if "team" in rows:
+            team = rows["team"]
             out = self.omega_loss(team.select(AGENTS, "state"))
             mask = team["team_mask"]
             losses["loss_omega"] = masked_mean(out["loss_objective"], mask) + masked_mean(out["loss_entropy"], mask)
-        for k in ks:  # disjoint parameters: the sum's gradient is each psi_k's own
-            losses[f"loss_adversary_{k}"] = self._adversary_loss(mb, k, v0)
+        for k, mine in rows["adversary"].items():  # disjoint parameters: the sum's gradient is each psi_k's own
+            losses[f"loss_adversary_{k}"] = self._adversary_loss(mine, k, v0)
         return losses
 
     def _adversary_loss(self, mb: TensorDictBase, k: int, v0: dict) -> torch.Tensor:
-        """EC-PPO (eq. 14) for psi_k, per victim (set) v with its band [l, h] and V_hat(0)(v, k); mean over v.
-
-        With several victims the ratio and entropy are the compound adversary's: sums over its victims.
+        """EC-PPO (eq. 14) for psi_k on its own steps ``mb``, per victim (set) v with its band [l, h] and
+        V_hat(0)(v, k); mean over v. With several victims the ratio and entropy are the compound adversary's:
+        sums over its victims.
         """
         hp = self.hparams
-        acted = (mb["adv_mask_1"] | mb["adv_mask_0"]) & (mb["severity"] == k)  # psi_k's steps only
-        mb = mb.select(ADVERSARY, "adv_mask_1", "adv_mask_0", "adversary_advantage", "victim")[acted]
         # on exactly the inputs psi_k acted on: [M, D], [M, A], [M] (one victim) or [M, m, D], [M, m, A], [M, m]
         inputs, mask, action = mb[ADVERSARY, "input"], mb[ADVERSARY, "action_mask"], mb[ADVERSARY, "action"]
-        dist = MaskedCategorical(logits=self.adversaries.logits_of(k, inputs), mask=mask)
-        logp, entropy = dist.log_prob(action), dist.entropy()  # [M] or [M, m]
+        logp, entropy = masked_log_prob_entropy(self.adversaries.logits_of(k, inputs), mask, action)  # [M] or [M, m]
         if self.space.victims > 1:  # the compound adversary's product policy: joint log-prob and entropy
             logp, entropy = logp.sum(-1), entropy.sum(-1)  # [M]
         sets = range(self.space.n_sets)
@@ -380,8 +395,18 @@ class BATPALModule(RolloutModule):
         )
 
     def _update_belief(self, world1: TensorDictBase, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-        """One cross-entropy step of chi on the world-1 histories [B1, T] against the true type."""
-        td = self.belief_sequence(world1.select(*self.belief_sequence.in_keys, "type").clone())
+        """One cross-entropy step of chi on the world-1 histories [B1, T] against the true type.
+
+        ``game.belief_batch`` < 1: on that share of the histories, drawn at random each iteration. The GRU's
+        backward through time is a fifth of an iteration's compute, and a supervised classifier needs less data
+        per step than the policy does.
+        """
+        histories = world1.select(*self.belief_sequence.in_keys, "type")
+        n = histories.shape[0]
+        take = max(1, round(n * self.hparams.get("belief_batch", 1.0)))
+        if take < n:  # the draw comes from the checkpointed schedule generator, so a resumed run draws the same
+            histories = histories[torch.randperm(n, generator=self.schedule)[:take].to(histories.device)]
+        td = self.belief_sequence(histories.clone())
         loss = belief_loss(
             td[AGENTS, "belief_logits"], td["type"], self.hparams.belief_mode, targets=self._belief_targets(td["type"])
         )

@@ -13,6 +13,7 @@ from torchrl.data import LazyTensorStorage, SamplerWithoutReplacement, TensorDic
 from batpal.envs import make
 from batpal.modules.rollout import RolloutModule
 from batpal.nn import make_actor, make_critic
+from batpal.nn.optim import adam
 from batpal.objectives import build_mappo_loss
 from batpal.objectives.guards import NonFiniteGuard
 
@@ -102,8 +103,8 @@ class MAPPOModule(RolloutModule):
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         hp = self.hparams
         return [
-            torch.optim.Adam(self.actor.parameters(), lr=hp.actor_lr),
-            torch.optim.Adam(self.critic.parameters(), lr=hp.critic_lr),
+            adam(self.actor.parameters(), lr=hp.actor_lr),
+            adam(self.critic.parameters(), lr=hp.critic_lr),
         ]
 
     def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:

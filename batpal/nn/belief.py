@@ -5,10 +5,11 @@ An agent's history tau_i is its observations and its own previous actions, so th
 Architecture as the authors' (authors-code-notes.md, "Belief"): LayerNorm -> MLP (ReLU) -> GRU (one layer)
 -> linear head; ``"softmax"`` gives probabilities over Z, ``"sigmoid"`` the authors' factored N + K form.
 
-Recurrence uses TorchRL's ``GRUModule`` (its reset handling and its padded multi-trajectory sequence mode).
-``GRUModule`` takes the time dim as the tensordict's last batch dim and has no notion of an agent dim, so
-``BeliefModule`` feeds it a small tensordict with the agents moved in front of time ([*B, N, T]), which it
-flattens to [B * N, T] rows, and broadcasts the env-level ``is_init`` to every agent.
+Training (sequence mode) uses TorchRL's ``GRUModule`` (its reset handling and padded multi-trajectory sequences);
+collection (step mode) calls the same ``nn.GRU`` directly on tensors (``BeliefModule.step``). ``GRUModule``
+takes the time dim as the tensordict's last batch dim and has no notion of an agent dim, so ``BeliefModule``
+feeds it a small tensordict with the agents moved in front of time ([*B, N, T]), which it flattens to
+[B * N, T] rows, and broadcasts the env-level ``is_init`` to every agent.
 """
 
 from __future__ import annotations
@@ -145,30 +146,65 @@ class BeliefModule(TensorDictModuleBase):
         )
         return Compose(hidden, PreviousAction(self.n_agents, self.n_actions))
 
+    def activate(self, logits: torch.Tensor) -> torch.Tensor:
+        """The belief from its logits: softmax over Z, or the sigmoid of each victim / severity entry."""
+        return logits.softmax(-1) if self.mode == "softmax" else logits.sigmoid()
+
+    def embed(self, obs: torch.Tensor, prev_action: torch.Tensor) -> torch.Tensor:
+        """Per-step input [obs, previous action one-hot, agent one-hot] -> LayerNorm -> MLP: [.., N, H]."""
+        ids = self.agent_ids.expand(*obs.shape[:-1], self.n_agents)  # [.., N, N]
+        return self.encoder(torch.cat([obs, prev_action, ids], dim=-1))
+
+    def step(
+        self, obs: torch.Tensor, prev_action: torch.Tensor, state: torch.Tensor, is_init: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One env step on plain tensors: logits [R, N, D] and the next state [R, N, L, H].
+
+        obs [R, N, obs], prev_action [R, N, A], state [R, N, L, H], is_init [R, 1]. The same GRU as sequence mode,
+        called directly: in step mode ``GRUModule`` only adds tensordict plumbing, a third of the collection's
+        belief step on MPE.
+        """
+        x = self.embed(obs, prev_action)  # [R, N, H]
+        rows, n, layers = x.shape[0], self.n_agents, self.rnn.gru.num_layers
+        state = state.masked_fill(is_init.view(rows, 1, 1, 1), 0.0)  # episode starts begin from zeros
+        h0 = state.reshape(rows * n, layers, self.hidden).transpose(0, 1).contiguous()  # [L, R N, H]
+        out, h1 = self.rnn.gru(x.reshape(rows * n, 1, self.hidden), h0)  # [R N, 1, H], [L, R N, H]
+        logits = self.head(out.reshape(rows, n, self.hidden))
+        return logits, h1.transpose(0, 1).reshape(rows, n, layers, self.hidden)
+
     def forward(self, tensordict: TensorDictBase) -> TensorDictBase:
         obs = tensordict.get(OBSERVATION)  # [*B, (T,) N, obs]
-        lead = obs.shape[:-1]  # [*B, (T,) N]
-        ids = self.agent_ids.expand(*lead, self.n_agents)  # [*B, (T,) N, N]
-        x = self.encoder(torch.cat([obs, tensordict.get(PREV_ACTION), ids], dim=-1))  # [*B, (T,) N, H]
-        init = tensordict.get(IS_INIT).unsqueeze(-2).expand(*lead, 1)  # [*B, (T,) N, 1]
-        state = tensordict.get(BELIEF_STATE, None)  # [*B, (T,) N, L, H]; absent = fresh start
+        if not self.rnn.recurrent_mode:
+            lead = obs.shape[:-2]  # [*B]
+            state = tensordict.get(BELIEF_STATE, None)
+            if state is None:  # absent = fresh start
+                state = obs.new_zeros(*lead, self.n_agents, self.rnn.gru.num_layers, self.hidden)
+            logits, next_state = self.step(
+                obs.reshape(-1, *obs.shape[-2:]),
+                tensordict.get(PREV_ACTION).reshape(-1, self.n_agents, self.n_actions),
+                state.reshape(-1, *state.shape[-3:]),
+                tensordict.get(IS_INIT).reshape(-1, 1),
+            )
+            tensordict.set(NEXT_BELIEF_STATE, next_state.reshape(*lead, *next_state.shape[1:]))
+            logits = logits.reshape(*lead, *logits.shape[1:])
+            tensordict.set(BELIEF_LOGITS, logits)
+            tensordict.set(BELIEF, self.activate(logits))
+            return tensordict
+        lead = obs.shape[:-1]  # [*B, T, N]
+        x = self.embed(obs, tensordict.get(PREV_ACTION))  # [*B, T, N, H]
+        init = tensordict.get(IS_INIT).unsqueeze(-2).expand(*lead, 1)  # [*B, T, N, 1]
+        state = tensordict.get(BELIEF_STATE, None)  # [*B, T, N, L, H]; absent = fresh start
         if state is None:
             state = x.new_zeros(*lead, self.rnn.gru.num_layers, self.hidden)
-        # Episode starts begin from zeros in both modes (GRUModule zeroes only in step mode).
-        state = state.masked_fill(init.unsqueeze(-1), 0.0)  # [*B, (T,) N, L, H]
-        sequence = self.rnn.recurrent_mode
-        if sequence:  # GRUModule wants time as the last batch dim: [*B, T, N] -> [*B, N, T]
-            x, init, state = x.transpose(-2, -3), init.transpose(-2, -3), state.transpose(-3, -4)
+        # Episode starts begin from zeros (GRUModule zeroes only in step mode).
+        state = state.masked_fill(init.unsqueeze(-1), 0.0)  # [*B, T, N, L, H]
+        # GRUModule wants time as the last batch dim: [*B, T, N] -> [*B, N, T]
+        x, init, state = x.transpose(-2, -3), init.transpose(-2, -3), state.transpose(-3, -4)
         sub = TensorDict({"embed": x, "state": state, IS_INIT: init}, batch_size=x.shape[:-1])
-        sub = self.rnn(sub)
-        features = sub.get("features")  # [*B, (N, T | N), H]
-        if sequence:
-            features = features.transpose(-2, -3)  # [*B, T, N, H]
-        else:
-            tensordict.set(NEXT_BELIEF_STATE, sub.get(("next", "state")))  # [*B, N, L, H]
-        logits = self.head(features)  # [*B, (T,) N, D]
+        features = self.rnn(sub).get("features").transpose(-2, -3)  # [*B, T, N, H]
+        logits = self.head(features)  # [*B, T, N, D]
         tensordict.set(BELIEF_LOGITS, logits)
-        tensordict.set(BELIEF, logits.softmax(-1) if self.mode == "softmax" else logits.sigmoid())
+        tensordict.set(BELIEF, self.activate(logits))
         return tensordict
 
 

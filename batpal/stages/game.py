@@ -34,6 +34,7 @@ GAME_HPARAMS = (
     "attack_prob",
     "ec_clip",
     "v0_smoothing",
+    "belief_batch",
 )
 
 
