@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,15 @@ def test_belief_batch_out_of_range_fails(tiny_cfg, share):
     with pytest.raises(ValueError, match="belief_batch must lie in"):
         fit(cfg)
     assert not (Path(cfg.run_dir) / "pi0.pt").exists()  # refused before pretraining
+
+
+def test_several_minibatches_split_each_minibatch_into_loss_rows(tiny_cfg):
+    """game.minibatches=2: the rows of every loss are selected per shuffled minibatch; every loss is logged."""
+    cfg = tiny_cfg(*GAME, "game.vmax=-40", "game.minibatches=2")
+    summary = fit(cfg)
+    assert summary["adversarial"]["frames"] == 1600
+    header, *rows = (Path(cfg.run_dir) / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()
+    names = header.split(",")
+    for loss in ("train/loss_critic_1", "train/loss_critic_0", "train/loss_omega", "train/loss_adversary_1"):
+        values = [float(r.split(",")[names.index(loss)]) for r in rows if r.split(",")[names.index(loss)]]
+        assert values and all(math.isfinite(v) for v in values), loss
