@@ -34,7 +34,7 @@ class WorldOneBelief(TensorDictModuleBase):
             return self.belief(td)
         obs, prev, state = td.get(OBSERVATION), td.get(PREV_ACTION), td.get(BELIEF_STATE)  # [B, N, ..]
         belief = obs.new_zeros(*obs.shape[:-1], self.belief.out_dim)  # [B, N, D]
-        logits, next_state = belief.clone(), torch.zeros_like(state)
+        logits, next_state = torch.zeros_like(belief), torch.zeros_like(state)
         if bool(rows.any()):
             sub_logits, sub_state = self.belief.step(obs[rows], prev[rows], state[rows], td.get(IS_INIT)[rows])
             logits[rows], next_state[rows], belief[rows] = sub_logits, sub_state, self.belief.activate(sub_logits)

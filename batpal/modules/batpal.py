@@ -405,8 +405,10 @@ class BATPALModule(RolloutModule):
         n = histories.shape[0]
         take = max(1, round(n * self.hparams.get("belief_batch", 1.0)))
         if take < n:  # the draw comes from the checkpointed schedule generator, so a resumed run draws the same
-            histories = histories[torch.randperm(n, generator=self.schedule)[:take].to(histories.device)]
-        td = self.belief_sequence(histories.clone())
+            histories = histories[torch.randperm(n, generator=self.schedule)[:take].to(histories.device)]  # a copy
+        else:
+            histories = histories.clone()  # the sequence module writes its outputs into it
+        td = self.belief_sequence(histories)
         loss = belief_loss(
             td[AGENTS, "belief_logits"], td["type"], self.hparams.belief_mode, targets=self._belief_targets(td["type"])
         )

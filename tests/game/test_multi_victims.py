@@ -17,6 +17,7 @@ from batpal.nn.actor import AgentActorNet
 from batpal.nn.adversary import AdversaryPopulation
 from batpal.nn.belief import belief_dim, make_belief
 from batpal.objectives.belief import predicted_type
+from tests.game.biased import biased
 
 K = 4
 
@@ -89,15 +90,6 @@ def test_type_draw_writes_victim_set_indices():
 OBS, A = 6, 5
 
 
-def _biased(net: torch.nn.Module, action: int) -> torch.nn.Module:
-    last = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1]
-    with torch.no_grad():
-        last.weight.zero_()
-        last.bias.zero_()
-        last.bias[action] = 50.0
-    return net
-
-
 def _joint_td(space: TypeSpace, types: list[int], world: list[int], mask: torch.Tensor) -> TensorDict:
     n, b = space.n_agents, len(types)
     z = torch.tensor(types)
@@ -123,8 +115,8 @@ def _joint_td(space: TypeSpace, types: list[int], world: list[int], mask: torch.
 def test_joint_policy_takes_over_every_slot_of_the_set_with_psi_k():
     torch.manual_seed(0)
     space = TypeSpace(4, 2, victims=2)  # sets (0,1) (0,2) (0,3) (1,2) (1,3) (2,3)
-    omega = _biased(AgentActorNet(OBS + space.size, 4, A, (8,)), 1)
-    pi0 = _biased(AgentActorNet(OBS, 4, A, (8,)), 2)
+    omega = biased(AgentActorNet(OBS + space.size, 4, A, (8,)), 1)
+    pi0 = biased(AgentActorNet(OBS, 4, A, (8,)), 2)
     adversaries = AdversaryPopulation(OBS + 4, A, 2, (8,))
     joint = JointPolicy(omega, pi0, adversaries, victim_sets=space.members)
     mask = torch.rand(5, 4, A) < 0.7

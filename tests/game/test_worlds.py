@@ -13,6 +13,7 @@ from batpal.game.takeover import JointPolicy
 from batpal.game.worlds import TypeAssignment
 from batpal.nn.actor import AgentActorNet
 from batpal.nn.adversary import AdversaryPopulation
+from tests.game.biased import biased
 
 N, K, OBS, A = 3, 4, 18, 5
 
@@ -67,14 +68,6 @@ def test_fixed_type_mode_assigns_one_type_everywhere_but_keeps_world_zero_advers
 
 def _joint(bias_omega: int, bias_pi0: int, bias_adv: int) -> JointPolicy:
     """Policies that deterministically pick one action each (a large bias on one logit)."""
-
-    def biased(net: torch.nn.Module, action: int) -> torch.nn.Module:
-        last = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1]
-        with torch.no_grad():
-            last.weight.zero_()
-            last.bias.zero_()
-            last.bias[action] = 50.0
-        return net
 
     omega = biased(AgentActorNet(OBS + 13, N, A, (8,)), bias_omega)
     pi0 = biased(AgentActorNet(OBS, N, A, (8,)), bias_pi0)
