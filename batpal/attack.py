@@ -1,134 +1,17 @@
 """``python -m batpal.attack experiment=<name> attack=act|dyn1|dyn2 defender=<run dir>``: train an RL attack.
 
-The adversary plays a uniformly drawn victim's slot against the frozen defender of ``defender`` with reward
--team_reward - c * detectability (d = -log pi0(a_v | o_v), ``batpal.objectives.detectability``). The run
-directory (default ``runs/attacks/<experiment>/<attack>/seed<seed>``) gets ``config.yaml``,
-``checkpoints/last.ckpt`` (``ckpt_path=last`` resumes exactly), ``metrics/attack/metrics.csv``, ``attack.pt``
-(``batpal.attacks.trained``) and ``summary.json["attack"]``: frames, wall seconds, the team's return under the
-attack (raw and paper-normalised) and the victim's mean detectability, next to the same figures without attack.
+The adversary plays a uniformly drawn victim's slot against the frozen defender of ``defender``; the run directory
+gets ``attack.pt`` and ``summary.json["attack"]`` (``batpal.stages.attack``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import hydra
-import lightning as L
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from batpal.attacks.checkpoint import load_trained_attack
-from batpal.attacks.trained import ATTACK_FILE, check_kind, save_attack
-from batpal.checkpoints import resolve_checkpoint
-from batpal.defenders import Defender, load_defender
-from batpal.envs.registry import check_env_available, check_env_name
-from batpal.eval.under_attack import evaluate_under_attack
-from batpal.modules.attack import AttackModule, single_victim
-from batpal.stages.trainer import build_trainer
-from batpal.summary import Summary
+from batpal.stages.attack import train_attack
 
-
-def validate_attack(cfg: DictConfig) -> Defender:
-    """Checks before any compute (attack name, c, sizes, a finished defender on the same env); the defender."""
-    check_kind(str(cfg.attack.name))
-    if not float(cfg.attack.c) >= 0:
-        raise ValueError(f"attack.c (the detectability weight) must be >= 0, got {cfg.attack.c}.")
-    for key, value in (("attack.frames", cfg.attack.frames), ("env.num_envs", cfg.env.num_envs)):
-        if int(value) < 1:
-            raise ValueError(f"{key} must be >= 1, got {value}.")
-    if OmegaConf.is_missing(cfg, "defender") or not cfg.defender:
-        raise ValueError("defender=<run dir> is required: the finished `python -m batpal.fit` run to attack.")
-    check_env_name(cfg.env.name)
-    defender = single_victim(load_defender(cfg.defender))  # clear errors: no config.yaml / pi0.pt, m > 1
-    _check_finished(Path(cfg.defender))
-    if defender.env_name != cfg.env.name:
-        raise ValueError(
-            f"defender {cfg.defender} plays {defender.env_name!r}, the experiment's env is {cfg.env.name!r}: "
-            f"pass experiment={defender.env_name} (or the experiment of that env)."
-        )
-    check_env_available(cfg.env.name)
-    return defender
-
-
-def _check_finished(run_dir: Path) -> None:
-    """Every stage the defender's run was asked for is in its summary (a killed BATPAL run is not a MAPPO one)."""
-    stages = list(OmegaConf.load(run_dir / "config.yaml").get("stages", []))
-    done = Summary(run_dir / "summary.json").read()
-    missing = [stage for stage in stages if stage not in done]
-    if missing:
-        raise ValueError(
-            f"defender {run_dir} has not finished stage(s) {missing}: resume it with "
-            f"`python -m batpal.fit ... hydra.run.dir={run_dir} ckpt_path=last` first."
-        )
-
-
-def build_attack_module(cfg: DictConfig) -> AttackModule:
-    """The PPO attack module of ``cfg.attack`` on the experiment's rollout sizes."""
-    a = cfg.attack
-    return AttackModule(
-        defender=str(Path(cfg.defender).resolve()),
-        kind=str(a.name),
-        c=float(a.c),
-        num_envs=int(cfg.env.num_envs),
-        rollout_steps=int(cfg.algo.rollout_steps),
-        total_frames=int(a.frames),
-        seed=int(cfg.seed),
-        iters_per_epoch=int(a.iters_per_epoch),
-        hidden=list(cfg.model.hidden),
-        activation=str(cfg.model.activation),
-        gae_lambda=float(cfg.algo.gae_lambda),
-        clip_epsilon=float(a.clip_epsilon),
-        entropy_coeff=float(a.entropy_coeff),
-        lr=float(a.lr),
-        critic_lr=float(a.critic_lr),
-        ppo_epochs=int(a.ppo_epochs),
-        minibatches=int(a.minibatches),
-        max_grad_norm=float(cfg.algo.max_grad_norm),
-        warm_start=bool(a.warm_start),
-    )
-
-
-def train_attack(cfg: DictConfig) -> dict[str, Any] | None:
-    """Validate, train (or resume), then on rank 0 save ``attack.pt``, evaluate it and write the summary."""
-    defender = validate_attack(cfg)
-    run_dir = Path(cfg.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = resolve_checkpoint(cfg.ckpt_path, run_dir)
-    OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
-    L.seed_everything(cfg.seed, workers=True)
-    module = build_attack_module(cfg)
-    trainer = build_trainer(cfg, run_dir, module)
-    trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    if not trainer.is_global_zero:
-        return None
-    module.to("cpu").eval()
-    a = cfg.attack
-    save_attack(
-        run_dir / ATTACK_FILE,
-        module.net,
-        kind=str(a.name),
-        env_name=defender.env_name,
-        dims=defender.dims,
-        hidden=list(cfg.model.hidden),
-        activation=str(cfg.model.activation),
-        c=float(a.c),
-        defender=Path(cfg.defender).resolve(),
-    )
-    episodes, seed = int(a.eval_episodes), int(cfg.seed) + 30_000
-    attacked = evaluate_under_attack(defender, load_trained_attack(run_dir), episodes, seed=seed)
-    clean = evaluate_under_attack(defender, None, episodes, seed=seed)
-    figures = {
-        "kind": str(a.name),
-        "c": float(a.c),
-        "defender": str(Path(cfg.defender).resolve()),
-        "defender_name": defender.name,
-        "frames": module.frames,
-        "wall_s": round(module.wall_s, 2),
-        **attacked.summary(defender.env_name),
-        "no_attack": clean.summary(defender.env_name),
-    }
-    Summary(run_dir / "summary.json").write_stage("attack", figures)
-    return figures
+__all__ = ["train_attack"]
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="attack")

@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 
-from batpal.defenders import load_defender
-from batpal.evaluate import evaluate
+from batpal.eval.defenders import load_defender
+from batpal.eval.run import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = ("BATPAL", "EIR-MAPPO", "Gen-Maxmin", "RAP", "KT")

@@ -36,11 +36,11 @@ def run_configs(
     """Overrides of the MAPPO run and the BATPAL run, BATPAL's env count and its world-1 fraction."""
     common = [
         "experiment=mpe_spread",
-        f"algo.rollout_steps={steps}",
-        f"algo.ppo_epochs={epochs}",
-        "algo.minibatches=1",
-        f"game.ppo_epochs={epochs}",
-        "game.minibatches=1",
+        f"ppo.rollout_steps={steps}",
+        f"ppo.ppo_epochs={epochs}",
+        "ppo.minibatches=1",
+        f"adversarial.ppo.ppo_epochs={epochs}",
+        "adversarial.ppo.minibatches=1",
         "~logger",
     ]
     mappo = [

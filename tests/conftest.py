@@ -9,6 +9,8 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+import batpal  # noqa: F401  (registers the typed config schemas before any compose)
+
 # One intra-op thread: the tests' tensors are tiny, and 2 threads on 2 shared cores (DDP ranks, a background
 # job) oversubscribe the CPU and slow everything down by 10x or more.
 torch.set_num_threads(1)
@@ -17,8 +19,8 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 TINY = [
     "env.num_envs=16",
-    "algo.rollout_steps=25",
-    "algo.ppo_epochs=2",
+    "ppo.rollout_steps=25",
+    "ppo.ppo_epochs=2",
     "pretrain.frames=1600",  # 4 iterations of 16 x 25
     "pretrain.iters_per_epoch=2",
     "pretrain.eval_episodes=8",

@@ -25,7 +25,8 @@ GAME = [
     "adversarial.frames=1600",
     "adversarial.iters_per_epoch=2",
     "adversarial.eval_episodes=4",
-    "game.ppo_epochs=2",
+    "calibrate.ppo.ppo_epochs=2",
+    "adversarial.ppo.ppo_epochs=2",
     "game.vmin=-400",  # a tiny pi0 cannot be hurt reliably; Vmax stays calibrated
 ]
 
@@ -115,7 +116,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_result(tmp_path):
 @pytest.mark.parametrize(
     ("override", "error", "message"),
     [
-        ("game.K=0", ValueError, "game.K must be >= 1"),
+        ("game.K=0", ValueError, "game.K must be an integer >= 1"),
         ("game.barrier_lambda=0", ValueError, "barrier_lambda must be > 0"),
         ("game.vmax=-100", None, None),  # alone: fine (vmin calibrated)
     ],
@@ -138,12 +139,21 @@ def test_vmax_not_above_vmin_and_slow_adversary(tiny_cfg):
     from batpal.config import validate
 
     with pytest.warns(UserWarning, match="two-timescale"):
-        validate(tiny_cfg(*GAME, "game.adversary_lr=1e-4", "game.policy_lr=5e-4"))
+        validate(tiny_cfg(*GAME, "game.adversary_lr=1e-4", "adversarial.ppo.actor_lr=5e-4"))
+
+
+def _assert_replicas_identical(run_dir: Path, stages: tuple[str, ...]) -> None:
+    for stage in stages:
+        rank0 = torch.load(run_dir / "replicas" / f"{stage}-rank0.pt", weights_only=True)
+        rank1 = torch.load(run_dir / "replicas" / f"{stage}-rank1.pt", weights_only=True)
+        assert rank0.keys() == rank1.keys() and rank0, stage
+        for key in rank0:
+            torch.testing.assert_close(rank0[key], rank1[key], rtol=0, atol=0, msg=f"{stage}: {key}")
 
 
 def test_ddp_pipeline_keeps_ranks_identical_and_resumes(tmp_path):
     """2 CPU processes (gloo): every stage trains, every rank steps the same psi_k (all of them by default, even
-    one without data on that rank; their replicas end identical), and a resume works."""
+    one without data on that rank), the replicas are identical after every stage and after a resume."""
     ddp = [
         "trainer=ddp_cpu",
         "env.num_envs=8",
@@ -156,21 +166,21 @@ def test_ddp_pipeline_keeps_ranks_identical_and_resumes(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     summary = json.loads((tmp_path / "ddp" / "summary.json").read_text())
     assert summary["adversarial"]["frames"] == 800  # 2 ranks x 8 envs x 25 steps x 2 iterations
-    rank0 = torch.load(tmp_path / "ddp" / "replicas" / "rank0.pt", weights_only=True)
-    rank1 = torch.load(tmp_path / "ddp" / "replicas" / "rank1.pt", weights_only=True)
-    for key in rank0:
-        torch.testing.assert_close(rank0[key], rank1[key], rtol=0, atol=0, msg=key)
+    _assert_replicas_identical(tmp_path / "ddp", ("pretrain", "calibrate", "adversarial"))
+    for replica in (tmp_path / "ddp" / "replicas").iterdir():
+        replica.unlink()
     again = _cli(
         tmp_path / "ddp", *ddp[:-2], "adversarial.frames=1600", "adversarial.iters_per_epoch=1", "ckpt_path=last"
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["adversarial"]["frames"] == 1600
+    _assert_replicas_identical(tmp_path / "ddp", ("adversarial",))  # the resumed stage
 
 
 def test_defender_warm_starts_as_the_reference_policy():
     """With the belief input's columns zero, pi_omega's logits equal pi0's whatever the belief."""
-    from batpal.modules.batpal import warm_start_from_reference
     from batpal.nn.actor import AgentActorNet
+    from batpal.nn.warm_start import warm_start_from_reference
 
     torch.manual_seed(0)
     pi0, omega = AgentActorNet(18, 3, 5, (16, 16)), AgentActorNet(18 + 13, 3, 5, (16, 16))

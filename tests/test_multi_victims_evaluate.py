@@ -12,9 +12,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from batpal.attacks import make_attack
-from batpal.defenders import GameDefender, load_defender
 from batpal.eval.attacked import evaluate_attack
-from batpal.evaluate import evaluate
+from batpal.eval.defenders import GameDefender, load_defender
+from batpal.eval.run import evaluate
 from batpal.fit import fit
 from batpal.modules.attack import single_victim
 from tests.conftest import TINY, compose_config

@@ -38,8 +38,8 @@ def test_two_victims_pipeline_writes_per_set_bands_and_severities(tiny_cfg, beli
     for column in ("train/loss_adversary_1", "train/loss_adversary_2", "train/loss_omega", "train/loss_belief"):
         assert column in metrics, column
 
-    from batpal.defenders import load_defender
-    from batpal.stages.game import load_game_module
+    from batpal.eval.defenders import load_defender
+    from batpal.modules.factory import load_game_module
 
     module = load_game_module(cfg.run_dir)
     assert module.space.victims == 2 and module.space.size == 1 + 6 * 2
@@ -60,7 +60,7 @@ def test_two_victims_pipeline_writes_per_set_bands_and_severities(tiny_cfg, beli
     [
         (["game.victims=3"], r"game.victims=3 must be < the 3 agents of env 'mpe_spread'"),
         (["game.victims=4", "+env.kwargs.n_agents=4"], r"game.victims=4 must be < the 4 agents"),
-        (["game.victims=0"], r"game.victims must be >= 1"),
+        (["game.victims=0"], r"game.victims must be an integer >= 1"),
     ],
 )
 def test_bad_victim_counts_fail_before_compute(tiny_cfg, overrides, message):
@@ -73,17 +73,18 @@ def test_bad_victim_counts_fail_before_compute(tiny_cfg, overrides, message):
 def test_ec_ppo_ratio_is_over_the_joint_action(tiny_cfg, monkeypatch):
     """Before psi_k's first step on a batch its recomputed joint log-prob (the sum over its 2 victims) equals the
     one stored at collection: every ratio of eq. 14 starts at exactly 1."""
-    import batpal.modules.batpal as batpal_module
+    import batpal.modules.game as game_module
 
     seen: list[tuple[int, float]] = []
-    original = batpal_module.ec_ppo_loss_grouped
+    original = game_module.ec_ppo
 
     def spy(logp, old_logp, *args, **kwargs):
         seen.append((logp.numel(), float((logp - old_logp).abs().max()) if logp.numel() else 0.0))
         return original(logp, old_logp, *args, **kwargs)
 
-    monkeypatch.setattr(batpal_module, "ec_ppo_loss_grouped", spy)
-    stages = ["stages=[pretrain,adversarial]", "game.vmax=-100", "adversarial.frames=400", "game.ppo_epochs=1"]
+    monkeypatch.setattr(game_module, "ec_ppo", spy)
+    stages = ["stages=[pretrain,adversarial]", "game.vmax=-100", "adversarial.frames=400"]
+    stages.append("adversarial.ppo.ppo_epochs=1")
     fit(tiny_cfg(*MULTI, *stages))
     assert sum(n for n, _ in seen) > 100  # steps of psi_1 and psi_2 on every victim set
     assert max(d for _, d in seen) == 0.0

@@ -10,12 +10,13 @@ import torch
 
 from batpal.artifacts import load_reference_policy
 from batpal.attacks.trained import make_attack_net, save_attack
+from batpal.config import GameConfig
 from batpal.fit import fit
 from batpal.game.takeover import JointPolicy
+from batpal.modules.factory import load_game_module
 from batpal.nn.actor import AgentActorNet
 from batpal.nn.adversary import AdversaryPopulation
 from batpal.objectives.ec_ppo import ec_ppo_loss
-from batpal.stages.game import load_game_module
 from tests.conftest import compose_config
 from tests.test_game_pipeline import GAME
 
@@ -25,7 +26,7 @@ EXPECTED = {  # method -> (stages, K, constrained, world-1 fraction, attack_prob
     "eir_mappo": (["pretrain", "calibrate", "adversarial"], 1, False, 1.0, 1.0, "belief"),
     "gen_maxmin": (["pretrain", "calibrate", "adversarial"], 1, False, 1.0, 0.5, "none"),
     "rap": (["pretrain", "calibrate", "adversarial"], 4, False, 1.0, 1.0, "none"),
-    "kt": (["pretrain", "calibrate", "adversarial"], 4, True, 1.0, 1.0, "true"),
+    "kt": (["pretrain", "calibrate", "adversarial"], 1, True, 1.0, 1.0, "true"),  # one known attack
 }
 
 
@@ -36,7 +37,7 @@ def test_each_algo_config_sets_its_switches(method):
     assert cfg.method == method and list(cfg.stages) == stages
     assert (cfg.game.K, cfg.game.constrained, cfg.game.world1_fraction) == (K, constrained, fraction)
     assert (cfg.game.attack_prob, cfg.game.belief_source) == (q, source)
-    assert cfg.algo.rollout_steps == 25 and "_target_" in cfg.algo  # the experiment's PPO settings still apply
+    assert cfg.ppo.rollout_steps == 25  # the experiment's PPO settings still apply
 
 
 def test_unknown_algo_lists_the_methods():
@@ -51,7 +52,7 @@ def test_unconstrained_baselines_train_end_to_end(tiny_cfg, method):
     K = EXPECTED[method][1]
     assert summary["adversarial"]["frames"] == 1600 and summary["adversarial"]["K"] == K
     module = load_game_module(cfg.run_dir)
-    assert module.hparams.constrained is False and module.hparams.world1_fraction == 1.0
+    assert module.game.constrained is False and module.game.world1_fraction == 1.0
     metrics = (Path(cfg.run_dir) / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()[0]
     assert all(f"train/loss_adversary_{k}" in metrics for k in range(1, K + 1))
 
@@ -133,11 +134,12 @@ def test_fixed_types_train_against_frozen_attacks(tiny_cfg, tmp_path):
         *GAME,
         "algo=fixed_types",
         f"game.fixed_adversaries=[{attacks[0]},{attacks[1]}]",
+        "game.K=2",
         "stages=[pretrain,calibrate,adversarial]",
         name="fixed",
     )
     summary = fit(cfg)
-    assert summary["adversarial"]["K"] == 2  # K = the number of fixed attacks
+    assert summary["adversarial"]["K"] == 2  # K = the number of fixed attacks (checked before any compute)
     module = load_game_module(cfg.run_dir)
     for k, path in enumerate(attacks, start=1):
         saved = torch.load(path / "attack.pt", weights_only=False)["state_dict"]
@@ -150,8 +152,8 @@ def test_fixed_types_train_against_frozen_attacks(tiny_cfg, tmp_path):
     ("overrides", "error", "message"),
     [
         (["game.world1_fraction=1.0"], ValueError, "no world-0 envs"),
-        (["game.attack_prob=0"], ValueError, "attack_prob must lie in"),
-        (["algo=fixed_types", "game.fixed_adversaries=[/nonexistent/attack]"], FileNotFoundError, "no attack.pt"),
+        (["game.attack_prob=0"], ValueError, "game.attack_prob must be in"),
+        (["algo=fixed_types", "game.K=1", "game.fixed_adversaries=[/nonexistent]"], FileNotFoundError, "no attack.pt"),
     ],
 )
 def test_bad_variant_settings_fail_before_the_game(tiny_cfg, overrides, error, message):
@@ -164,20 +166,20 @@ def test_v0_smoothing_is_a_running_mean():
     """game.v0_smoothing=beta: V(0) <- beta V(0) + (1 - beta) V_hat(0) per (v, k); 0 leaves eq. 13 as it is."""
     from batpal.modules.batpal import BATPALModule
 
-    module = BATPALModule.__new__(BATPALModule)  # only the smoothing state and hparams are needed here
+    module = BATPALModule.__new__(BATPALModule)  # only the smoothing state and the game config are needed here
     torch.nn.Module.__init__(module)
-    module._hparams = {"v0_smoothing": 0.75}  # what save_hyperparameters would hold
+    module.game = GameConfig(v0_smoothing=0.75)
     module.v0_ema = {}
     assert module._smoothed({(0, 1): -40.0}) == {(0, 1): -40.0}  # first estimate taken as is
     out = module._smoothed({(0, 1): -60.0, (1, 2): -80.0})
     assert out == {(0, 1): pytest.approx(0.75 * -40.0 + 0.25 * -60.0), (1, 2): -80.0}
-    module._hparams = {"v0_smoothing": 0.0}
+    module.game = GameConfig(v0_smoothing=0.0)
     assert module._smoothed({(0, 1): -10.0}) == {(0, 1): -10.0}
 
 
 def test_v0_smoothing_out_of_range_fails(tiny_cfg):
     cfg = tiny_cfg(*GAME, "stages=[pretrain,calibrate,adversarial]", "game.vmax=-40", "game.v0_smoothing=1.0")
-    with pytest.raises(ValueError, match="v0_smoothing must lie in"):
+    with pytest.raises(ValueError, match="game.v0_smoothing must be in"):
         fit(cfg)
     assert not (Path(cfg.run_dir) / "pi0.pt").exists()  # refused before pretraining
 
@@ -216,14 +218,14 @@ def test_belief_batch_trains_chi_on_that_share_of_world_one_histories(tiny_cfg, 
 @pytest.mark.parametrize("share", [0.0, 1.5])
 def test_belief_batch_out_of_range_fails(tiny_cfg, share):
     cfg = tiny_cfg(*GAME, "stages=[pretrain,calibrate,adversarial]", "game.vmax=-40", f"game.belief_batch={share}")
-    with pytest.raises(ValueError, match="belief_batch must lie in"):
+    with pytest.raises(ValueError, match="game.belief_batch must be in"):
         fit(cfg)
     assert not (Path(cfg.run_dir) / "pi0.pt").exists()  # refused before pretraining
 
 
 def test_several_minibatches_split_each_minibatch_into_loss_rows(tiny_cfg):
-    """game.minibatches=2: the rows of every loss are selected per shuffled minibatch; every loss is logged."""
-    cfg = tiny_cfg(*GAME, "game.vmax=-40", "game.minibatches=2")
+    """adversarial.ppo.minibatches=2: every loss's rows are selected per shuffled minibatch; every loss is logged."""
+    cfg = tiny_cfg(*GAME, "game.vmax=-40", "adversarial.ppo.minibatches=2")
     summary = fit(cfg)
     assert summary["adversarial"]["frames"] == 1600
     header, *rows = (Path(cfg.run_dir) / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()

@@ -95,7 +95,7 @@ def belief_trajectories(
         )
     policy = module.rollout_policy()
     if attack is not None:
-        from batpal.defenders import AttackedTeam
+        from batpal.eval.attacked_team import AttackedTeam
 
         policy = AttackedTeam(policy, attack)
     out: dict[int, BeliefTrajectories] = {}
@@ -126,7 +126,7 @@ def _test_time(module: BATPALModule) -> Iterator[None]:
 
 def _as_module(source: str | Path | BATPALModule) -> BATPALModule:
     if isinstance(source, str | Path):
-        from batpal.stages.game import load_game_module
+        from batpal.modules.factory import load_game_module
 
         return load_game_module(source)
     return source

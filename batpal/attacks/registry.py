@@ -19,7 +19,7 @@ from batpal.attacks.none import NoAttack
 from batpal.attacks.noop import NoopAttack
 from batpal.attacks.uniform import RandomAttack
 from batpal.attacks.user import is_user_spec, load_user_attack
-from batpal.defenders import Defender, GameDefender, load_defender
+from batpal.eval.defenders import Defender, GameDefender, load_defender
 
 BUILTINS: dict[str, Callable[[], Attack]] = {"none": NoAttack, "random": RandomAttack, "noop": NoopAttack}
 SEVERITY = re.compile(r"severity_(\d+)(?:@(.+))?")

@@ -202,13 +202,6 @@ class LBFBatchedEnv(GeneratorState, EnvBase):
         self.done_spec = Composite(done=flag, terminated=flag.clone(), truncated=flag.clone(), shape=(b,))
 
     # ----------------------------------------------------------------- torchrl API
-    def _set_seed(self, seed: int | None) -> None:
-        """Seed the env's own generator (all spawn randomness comes from it); None draws a fresh seed."""
-        if seed is None:
-            self._generator.seed()
-        else:
-            self._generator.manual_seed(int(seed))
-
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:
         """Respawn the games flagged by ``"_reset"`` [B, 1] (all if absent); the others keep their state."""
         reset = None if tensordict is None else tensordict.get("_reset", None)

@@ -131,13 +131,6 @@ class MPESpreadEnv(GeneratorState, EnvBase):
         )
 
     # ----------------------------------------------------------------- torchrl API
-    def _set_seed(self, seed: int | None) -> None:
-        """Seed the env's own generator (all reset randomness comes from it); None draws a fresh seed."""
-        if seed is None:
-            self._generator.seed()
-        else:
-            self._generator.manual_seed(int(seed))
-
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:
         """Redraw the worlds flagged by ``"_reset"`` [B, 1] (all if absent); the others keep their state."""
         n = self.n_agents

@@ -1,4 +1,9 @@
-"""Evaluation: play a policy for whole episodes on a batched env and report returns and win rates."""
+"""Evaluation: whole episodes of a policy, of a type of the game, or of a frozen defender under an attack.
+
+``episodes`` holds the one episode loop; ``defenders`` / ``attacked_team`` the frozen teams and their hijacked slot;
+``attacked`` a defender under an attack; ``game_eval`` a type of the game; ``inputs`` / ``run`` the cross table of
+``python -m batpal.evaluate`` (``cross_table``, ``heatmap``, ``learning_curves``); ``normalize`` the paper's bounds.
+"""
 
 from batpal.eval.episodes import EvalResult, evaluate_policy
 from batpal.eval.normalize import normalized_return

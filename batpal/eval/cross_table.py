@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from batpal.attacks.base import Attack
-from batpal.defenders import Defender
 from batpal.envs.registry import check_env_name
 from batpal.eval.attacked import evaluate_attack
+from batpal.eval.defenders import Defender
 from batpal.eval.episodes import EvalResult
 
 

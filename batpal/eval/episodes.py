@@ -1,13 +1,18 @@
-"""Play ``episodes`` whole episodes of a policy, batched, and measure return, discounted return and wins."""
+"""Play ``episodes`` whole episodes of a policy, batched, and measure return, discounted return and wins.
+
+``play_chunks`` is the one episode loop of every evaluation (a policy alone, a type of the game, a defender under
+an attack): chunks of envs, each env played until its first episode ends.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase
 from torchrl.envs import TransformedEnv
 from torchrl.envs.utils import ExplorationType, set_exploration_type
@@ -49,6 +54,82 @@ class EvalResult:
         return out
 
 
+@dataclass
+class Chunk:
+    """One chunk of envs played until each one's first episode ends."""
+
+    traj: TensorDictBase  # [n, T]
+    alive: torch.Tensor  # [n, T] bool: the steps of each env's first episode
+    first_end: torch.Tensor  # [n] the step where it ends
+
+    def returns(self) -> torch.Tensor:
+        """The undiscounted team return of each env's first episode [n]."""
+        return (self.traj.get(("next", "reward")).squeeze(-1) * self.alive).sum(-1)
+
+
+ChunkDecorate = Callable[[TransformedEnv, slice, int], TransformedEnv]
+
+
+@torch.no_grad()
+def play_chunks(
+    policy: TensorDictModuleBase,
+    env_name: str,
+    episodes: int,
+    *,
+    seed: int,
+    max_episode_steps: int,
+    num_envs: int = 256,
+    device: str | torch.device = "cpu",
+    env_kwargs: dict[str, Any] | None = None,
+    decorate: ChunkDecorate | None = None,
+    seed_step: int = 7919,
+) -> Iterator[Chunk]:
+    """Chunks of ``num_envs`` envs until ``episodes``; chunk i's envs are seeded ``seed + i * seed_step``.
+
+    ``decorate(env, span, chunk_seed)`` appends the transforms the policy needs for the chunk's episodes ``span``
+    (of 0..episodes), e.g. their fixed victims, the type draw, the belief's recurrent state.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}.")
+    done_so_far, chunk_seed = 0, seed
+    while done_so_far < episodes:
+        n = min(num_envs, episodes - done_so_far)
+        env = make(env_name, n, chunk_seed, device, **(env_kwargs or {}))
+        if decorate is not None:
+            env = decorate(env, slice(done_so_far, done_so_far + n), chunk_seed)
+        try:
+            with set_exploration_type(ExplorationType.RANDOM):
+                traj = env.rollout(max_episode_steps, policy, break_when_any_done=False)  # [n, T]
+        finally:
+            env.close()
+        done = traj.get(("next", "done")).squeeze(-1)  # [n, T]
+        if not bool(done.any(-1).all()):
+            raise RuntimeError(f"an episode of {env_name} ran past max_episode_steps={max_episode_steps}.")
+        steps = torch.arange(done.shape[-1], device=done.device)
+        first_end = torch.where(done, steps, done.shape[-1]).min(-1).values  # [n]
+        yield Chunk(traj, steps <= first_end.unsqueeze(-1), first_end)
+        done_so_far += n
+        chunk_seed += seed_step
+
+
+def measure(chunks: Iterator[Chunk], gamma: float) -> EvalResult:
+    """Return, discounted return (from the first step) and win flag (SMAC) of every chunk's episodes."""
+    returns, discounted, wins = [], [], []
+    for chunk in chunks:
+        reward = chunk.traj.get(("next", "reward")).squeeze(-1)  # [n, T]
+        steps = torch.arange(reward.shape[-1], device=reward.device)
+        returns.append(chunk.returns())
+        discounted.append((reward * chunk.alive * gamma ** steps.to(reward.dtype)).sum(-1))
+        won = chunk.traj.get(("next", "info", "battle_won"), None)
+        if won is not None:
+            wins.append(won.reshape(reward.shape).gather(-1, chunk.first_end.unsqueeze(-1)).squeeze(-1).float())
+    return EvalResult(
+        returns=torch.cat(returns).cpu(),
+        discounted=torch.cat(discounted).cpu(),
+        wins=torch.cat(wins).cpu() if wins else None,
+    )
+
+
 @torch.no_grad()
 def evaluate_policy(
     policy: TensorDictModuleBase,
@@ -67,36 +148,19 @@ def evaluate_policy(
 
     ``decorate`` appends transforms the policy needs (the type draw, the belief's recurrent state).
     """
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}.")
-    returns, discounted, wins = [], [], []
-    remaining, chunk_seed = episodes, seed
-    while remaining > 0:
-        n = min(num_envs, remaining)
-        env = make(env_name, n, chunk_seed, device, **(env_kwargs or {}))
-        if decorate is not None:
-            env = decorate(env)
-        try:
-            with set_exploration_type(ExplorationType.RANDOM):
-                traj = env.rollout(max_episode_steps, policy, break_when_any_done=False)  # [n, T]
-        finally:
-            env.close()
-        reward = traj.get(("next", "reward")).squeeze(-1)  # [n, T]
-        done = traj.get(("next", "done")).squeeze(-1)
-        if not bool(done.any(-1).all()):
-            raise RuntimeError(f"an episode of {env_name} ran past max_episode_steps={max_episode_steps}.")
-        steps = torch.arange(done.shape[-1], device=done.device)
-        first_end = torch.where(done, steps, done.shape[-1]).min(-1).values  # [n]
-        alive = steps <= first_end.unsqueeze(-1)  # [n, T] steps of the first episode
-        returns.append((reward * alive).sum(-1))
-        discounted.append((reward * alive * gamma ** steps.to(reward.dtype)).sum(-1))
-        won = traj.get(("next", "info", "battle_won"), None)
-        if won is not None:
-            wins.append(won.reshape(done.shape).gather(-1, first_end.unsqueeze(-1)).squeeze(-1).float())
-        remaining -= n
-        chunk_seed += 7919
-    return EvalResult(
-        returns=torch.cat(returns).cpu(),
-        discounted=torch.cat(discounted).cpu(),
-        wins=torch.cat(wins).cpu() if wins else None,
+
+    def chunk_decorate(env: TransformedEnv, span: slice, chunk_seed: int) -> TransformedEnv:
+        return decorate(env)
+
+    chunks = play_chunks(
+        policy,
+        env_name,
+        episodes,
+        seed=seed,
+        max_episode_steps=max_episode_steps,
+        num_envs=num_envs,
+        device=device,
+        env_kwargs=env_kwargs,
+        decorate=None if decorate is None else chunk_decorate,
     )
+    return measure(chunks, gamma)

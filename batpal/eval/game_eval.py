@@ -28,11 +28,14 @@ def evaluate_type(
         draw.set_fixed_type(type_index)
         env.append_transform(InitTracker())
         env.append_transform(draw)
-        env.append_transform(module.belief.primer())
+        if hasattr(module, "belief"):  # the calibration module has none: it plays world 0 alone
+            env.append_transform(module.belief.primer())
         return env
 
-    forcing, attack_prob = module.policy_input.teacher_forcing, module.joint.attack_prob
-    module.policy_input.teacher_forcing = 0.0
+    policy_input = getattr(module, "policy_input", None)
+    forcing, attack_prob = getattr(policy_input, "teacher_forcing", 0.0), module.joint.attack_prob
+    if policy_input is not None:
+        policy_input.teacher_forcing = 0.0
     module.joint.attack_prob = 1.0  # an attack under evaluation acts at every step (Gen-Maxmin trains at q < 1)
     try:
         return evaluate_policy(
@@ -40,12 +43,13 @@ def evaluate_type(
             module.env_name,
             episodes,
             seed=seed,
-            gamma=module.hparams.gamma,
+            gamma=module.ppo.gamma,
             max_episode_steps=max_episode_steps,
             device=module.device,
             env_kwargs=module.env_kwargs,
             decorate=decorate,
         )
     finally:
-        module.policy_input.teacher_forcing = forcing
+        if policy_input is not None:
+            policy_input.teacher_forcing = forcing
         module.joint.attack_prob = attack_prob

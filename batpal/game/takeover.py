@@ -8,7 +8,7 @@ Several victims (``game.victims = m > 1``, appendix D.5): v is a victim set and 
 agents on that agent's own observation ++ one-hot (shared parameters), so the compound adversary's policy is
 the product over its victims and its log-prob the sum. Stored layout: ``("adversary", "input")`` [B, m, obs + N],
 ``"action_mask"`` [B, m, A], ``"action"`` [B, m]; with m = 1 the victim dim is dropped ([B, obs + N], [B, A],
-[B]), the single-victim layout that ``batpal.defenders`` and ``batpal.attacks`` read. ``"log_prob"`` [B] is
+[B]), the single-victim layout that ``batpal.eval.defenders`` and ``batpal.attacks`` read. ``"log_prob"`` [B] is
 always the joint log-prob, ``"acted"`` [B] whether the set's slots hold the adversary's actions.
 """
 
@@ -69,7 +69,8 @@ class JointPolicy(TensorDictModuleBase):
         # each env's team runs only the network of its world (rows of world 1: omega, of world 0: pi0)
         in_world1 = world == 1  # [B]
         team_logits = obs.new_empty(*mask.shape)  # [B, N, A]
-        team_logits[in_world1] = self.omega(obs[in_world1], td.get((AGENTS, "policy_belief"))[in_world1])
+        if bool(in_world1.any()):  # calibrate plays world 0 alone, without a belief
+            team_logits[in_world1] = self.omega(obs[in_world1], td.get((AGENTS, "policy_belief"))[in_world1])
         team_logits[~in_world1] = self.pi0(obs[~in_world1])
         actions, _, team_log_p = sample_masked(team_logits, mask)  # [B, N], _, [B, N, A]
 

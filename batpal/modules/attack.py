@@ -9,7 +9,7 @@ step is TorchRL's ``ClipPPOLoss`` on the stored adversary inputs. Manual optimiz
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import asdict
 
 import torch
 from tensordict import TensorDictBase
@@ -26,8 +26,10 @@ from batpal.attacks.trained import (
     make_attack_net,
     make_attack_policy,
 )
-from batpal.defenders import AttackedTeam, Defender, GameDefender, load_defender
-from batpal.envs.victim_draw import VictimDraw
+from batpal.config.schema import AttackStage, EnvConfig, ModelConfig, PPOConfig
+from batpal.eval.attacked_team import AttackedTeam
+from batpal.eval.defenders import Defender, GameDefender, load_defender
+from batpal.game.victim_draw import VictimDraw
 from batpal.modules.rollout import RolloutModule
 from batpal.nn.activations import activation_class
 from batpal.nn.actor import actor_net
@@ -56,40 +58,25 @@ class AttackModule(RolloutModule):
     stage_name = "attack"
 
     def __init__(
-        self,
-        defender: str,
-        kind: str,
-        c: float,
-        num_envs: int,
-        rollout_steps: int,
-        total_frames: int,
-        seed: int,
-        iters_per_epoch: int = 10,
-        hidden: Sequence[int] = (128, 128),
-        activation: str = "relu",
-        gae_lambda: float = 0.95,
-        clip_epsilon: float = 0.2,
-        entropy_coeff: float = 0.01,
-        lr: float = 5e-4,
-        critic_lr: float = 5e-4,
-        ppo_epochs: int = 5,
-        minibatches: int = 1,
-        max_grad_norm: float = 10.0,
-        warm_start: bool = False,
+        self, defender: str, attack: AttackStage, ppo: PPOConfig, model: ModelConfig, *, num_envs: int, seed: int
     ) -> None:
+        kind, c, hidden, activation = attack.name, attack.c, model.hidden, model.activation
         check_kind(kind)
         if not c >= 0:
             raise ValueError(f"attack.c (the detectability weight) must be >= 0, got {c}.")
         team = single_victim(load_defender(defender))
-        super().__init__(team.env_name, num_envs, rollout_steps, total_frames, iters_per_epoch, seed, team.env_kwargs)
-        self.save_hyperparameters()
+        env = EnvConfig(team.env_name, num_envs, team.max_episode_steps, dict(team.env_kwargs or {}))
+        super().__init__(env, ppo.rollout_steps, attack.frames, attack.iters_per_epoch, seed)
+        self.ppo, self.c = ppo, float(c)
+        plain = {"defender": defender, "attack": asdict(attack), "ppo": asdict(ppo), "model": asdict(model)}
+        self.save_hyperparameters({**plain, "seed": seed})  # plain containers: checkpoints load with weights_only
         self.defender = team  # not an nn.Module: its frozen networks are registered below
         self.dims, self.gamma, self.max_episode_steps = team.dims, team.gamma, team.max_episode_steps
         n, state_dim = self.dims["n_agents"], self.dims["state_dim"]
         self.team = team.policy().requires_grad_(False)  # frozen defender, every agent
         self.reference = team.reference_policy().requires_grad_(False)  # frozen pi0, for detectability
         self.net = make_attack_net(self.dims, hidden, activation)
-        if warm_start:
+        if attack.warm_start:
             self.net.load_state_dict(actor_net(self.reference).mlp.state_dict())  # starts as pi0 (same input)
         self.actor = make_attack_actor(self.net)
         self.attack = make_attack_policy(self.actor, n)
@@ -101,7 +88,7 @@ class AttackModule(RolloutModule):
         )
         self.norm = PopArtValueNorm(shape=1)  # the critic predicts normalised values (MAPPO's ValueNorm)
         self.loss = ClipPPOLoss(
-            self.actor, None, clip_epsilon=clip_epsilon, entropy_coeff=entropy_coeff, normalize_advantage=True
+            self.actor, None, clip_epsilon=ppo.clip_epsilon, entropy_coeff=ppo.entropy_coeff, normalize_advantage=True
         )
         self.loss.set_keys(action=(ADVERSARY, "action"), sample_log_prob=(ADVERSARY, "log_prob"))
         self.guard = NonFiniteGuard()
@@ -120,10 +107,9 @@ class AttackModule(RolloutModule):
         return AttackedTeam(self.team, self.attack)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        hp = self.hparams
         return [
-            adam(self.net.parameters(), lr=hp.lr),
-            adam(self.critic.parameters(), lr=hp.critic_lr),
+            adam(self.net.parameters(), lr=self.ppo.actor_lr),
+            adam(self.critic.parameters(), lr=self.ppo.critic_lr),
         ]
 
     # -- one PPO iteration ---------------------------------------------------------------------------
@@ -131,11 +117,11 @@ class AttackModule(RolloutModule):
     def adversary_rewards(self, batch: TensorDictBase) -> tuple[torch.Tensor, torch.Tensor]:
         """(d [B, T], r_adv [B, T, 1]): the victim's detectability and the adversary's shaped reward."""
         detect = detectability(self.reference, batch)
-        return detect, adversary_reward(batch.get(("next", "reward")), detect.unsqueeze(-1), self.hparams.c)
+        return detect, adversary_reward(batch.get(("next", "reward")), detect.unsqueeze(-1), self.c)
 
     def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
         """GAE on r_adv once under no_grad, then ``ppo_epochs`` passes over shuffled minibatches."""
-        hp = self.hparams
+        hp = self.ppo
         opt_actor, opt_critic = self.optimizers()
         detect, reward = self.adversary_rewards(batch)
         with torch.no_grad():
@@ -154,15 +140,8 @@ class AttackModule(RolloutModule):
                 out = self.loss(mb.select(ADVERSARY, "advantage"))
                 actor_loss = out["loss_objective"] + out["loss_entropy"]
                 value_loss = critic_loss(self.critic(self._critic_input(mb)), mb["value_target"], self.norm)
-                if not self.guard.ok(actor_loss, value_loss, reduce=self._sum_over_ranks):
+                if not self.actor_critic_step(opt_actor, opt_critic, actor_loss, value_loss):
                     continue
-                opt_actor.zero_grad()
-                opt_critic.zero_grad()
-                self.manual_backward(actor_loss + value_loss)
-                self.clip_gradients(opt_actor, hp.max_grad_norm, "norm")
-                self.clip_gradients(opt_critic, hp.max_grad_norm, "norm")
-                opt_actor.step()
-                opt_critic.step()
                 logs = {
                     "loss_actor": out["loss_objective"].detach(),
                     "loss_critic": value_loss.detach(),
@@ -187,5 +166,3 @@ class AttackModule(RolloutModule):
         value = self.norm.denormalize(self.critic(self._critic_input(td)))
         return torch.where(td.get("step_count") >= self.max_episode_steps, torch.zeros_like(value), value)
 
-    def _sum_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
-        return self.trainer.strategy.reduce(value, reduce_op="sum") if self._trainer is not None else value

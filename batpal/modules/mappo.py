@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -10,6 +10,7 @@ from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase
 from torchrl.data import LazyTensorStorage, SamplerWithoutReplacement, TensorDictReplayBuffer
 
+from batpal.config.schema import EnvConfig, ModelConfig, PPOConfig
 from batpal.envs import make
 from batpal.modules.rollout import RolloutModule
 from batpal.nn import make_actor, make_critic
@@ -41,43 +42,25 @@ class MAPPOModule(RolloutModule):
     stage_name = "pretrain"
 
     def __init__(
-        self,
-        env_name: str,
-        num_envs: int,
-        rollout_steps: int,
-        total_frames: int,
-        seed: int,
-        iters_per_epoch: int = 10,
-        hidden: Sequence[int] = (128, 128),
-        activation: str = "relu",
-        gamma: float = 0.99,
-        gae_lambda: float = 0.95,
-        clip_epsilon: float = 0.2,
-        entropy_coeff: float = 0.01,
-        actor_lr: float = 5e-4,
-        critic_lr: float = 5e-4,
-        ppo_epochs: int = 5,
-        minibatches: int = 1,
-        max_grad_norm: float = 10.0,
-        value_norm: bool = True,
-        env_kwargs: dict[str, Any] | None = None,
+        self, env: EnvConfig, ppo: PPOConfig, model: ModelConfig, *, total_frames: int, iters_per_epoch: int, seed: int
     ) -> None:
-        super().__init__(env_name, num_envs, rollout_steps, total_frames, iters_per_epoch, seed, env_kwargs)
-        self.save_hyperparameters()
-        dims = env_dims(env_name, seed, env_kwargs)
+        super().__init__(env, ppo.rollout_steps, total_frames, iters_per_epoch, seed)
+        self.ppo = ppo
+        plain = {"env": asdict(env), "ppo": asdict(ppo), "model": asdict(model)}
+        self.save_hyperparameters({**plain, "frames": total_frames, "seed": seed})  # loadable with weights_only
+        dims = env_dims(env.name, seed, env.kwargs)
         self.dims = dims
-        self.actor = make_actor(
-            [(AGENTS, "observation")], dims["obs_dim"], dims["n_agents"], dims["n_actions"], hidden, activation
-        )
-        self.critic = make_critic(["state"], dims["state_dim"], dims["n_agents"], hidden, activation)
+        n, obs, n_act = dims["n_agents"], dims["obs_dim"], dims["n_actions"]
+        self.actor = make_actor([(AGENTS, "observation")], obs, n, n_act, model.hidden, model.activation)
+        self.critic = make_critic(["state"], dims["state_dim"], n, model.hidden, model.activation)
         self.loss = build_mappo_loss(
             self.actor,
             self.critic,
-            gamma=gamma,
-            gae_lambda=gae_lambda,
-            clip_epsilon=clip_epsilon,
-            entropy_coeff=entropy_coeff,
-            value_norm=value_norm,
+            gamma=ppo.gamma,
+            gae_lambda=ppo.gae_lambda,
+            clip_epsilon=ppo.clip_epsilon,
+            entropy_coeff=ppo.entropy_coeff,
+            value_norm=ppo.value_norm,
         )
         self.guard = NonFiniteGuard()
         self._buffer: TensorDictReplayBuffer | None = None
@@ -94,22 +77,18 @@ class MAPPOModule(RolloutModule):
             self._buffer_shape = (size, minibatch)
         return self._buffer
 
-    def _sum_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
-        return self.trainer.strategy.reduce(value, reduce_op="sum") if self._trainer is not None else value
-
     def rollout_policy(self) -> TensorDictModuleBase:
         return self.actor
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        hp = self.hparams
         return [
-            adam(self.actor.parameters(), lr=hp.actor_lr),
-            adam(self.critic.parameters(), lr=hp.critic_lr),
+            adam(self.actor.parameters(), lr=self.ppo.actor_lr),
+            adam(self.critic.parameters(), lr=self.ppo.critic_lr),
         ]
 
     def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
         """GAE once under no_grad, then ``ppo_epochs`` passes over ``minibatches`` shuffled minibatches."""
-        hp = self.hparams
+        hp = self.ppo
         opt_actor, opt_critic = self.optimizers()
         with torch.no_grad():
             self.loss.value_estimator(
@@ -128,15 +107,8 @@ class MAPPOModule(RolloutModule):
                 out = self.loss(buffer.sample())
                 actor_loss = out["loss_objective"] + out["loss_entropy"]
                 critic_loss = out["loss_critic"]
-                if not self.guard.ok(actor_loss, critic_loss, reduce=self._sum_over_ranks):
+                if not self.actor_critic_step(opt_actor, opt_critic, actor_loss, critic_loss):
                     continue
-                opt_actor.zero_grad()
-                opt_critic.zero_grad()
-                self.manual_backward(actor_loss + critic_loss)
-                self.clip_gradients(opt_actor, hp.max_grad_norm, "norm")
-                self.clip_gradients(opt_critic, hp.max_grad_norm, "norm")
-                opt_actor.step()
-                opt_critic.step()
                 logs = {
                     "loss_actor": out["loss_objective"].detach(),
                     "loss_critic": critic_loss.detach(),

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from torchrl.collectors import Collector
 from torchrl.envs import EnvBase, TransformedEnv
 
+from batpal.config.schema import EnvConfig
 from batpal.data import CollectorStream, finished_episodes, make_collector
 from batpal.envs import make
 from batpal.envs.registry import check_env_name
@@ -35,24 +36,15 @@ class RolloutModule(L.LightningModule, ABC):
 
     stage_name = "rollout"  # written into checkpoints: ``ckpt_path=last`` resumes the stage it belongs to
 
-    def __init__(
-        self,
-        env_name: str,
-        num_envs: int,
-        rollout_steps: int,
-        total_frames: int,
-        iters_per_epoch: int,
-        seed: int,
-        env_kwargs: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, env: EnvConfig, rollout_steps: int, total_frames: int, iters_per_epoch: int, seed: int) -> None:
         super().__init__()
-        check_env_name(env_name)
+        check_env_name(env.name)
         if total_frames < 1:
             raise ValueError(f"total frames must be >= 1, got {total_frames}.")
         self.automatic_optimization = False
-        self.env_name, self.num_envs, self.rollout_steps = env_name, int(num_envs), int(rollout_steps)
+        self.env_name, self.num_envs, self.rollout_steps = env.name, int(env.num_envs), int(rollout_steps)
         self.total_frames, self.iters_per_epoch, self.seed = int(total_frames), int(iters_per_epoch), int(seed)
-        self.env_kwargs = dict(env_kwargs or {})
+        self.env_kwargs = dict(env.kwargs or {})
         self.frames = 0  # env steps collected so far, all ranks together
         self.wall_s = 0.0  # seconds spent in training steps, summed over resumes
         self.world_size_hint = 1  # set by the stage from its Trainer before fit
@@ -87,6 +79,24 @@ class RolloutModule(L.LightningModule, ABC):
     @abstractmethod
     def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
         """One iteration's optimizer steps on ``batch`` ``[envs, time]``; returns scalars to log."""
+
+    # -- optimizer steps -----------------------------------------------------------------------------
+    def actor_critic_step(self, opt_actor, opt_critic, actor_loss: torch.Tensor, critic_loss: torch.Tensor) -> bool:
+        """One guarded PPO step of an actor and its critic (disjoint parameters, one backward): False when a loss
+        is non-finite on some rank (then no rank steps)."""
+        if not self.guard.ok(actor_loss, critic_loss, reduce=self._sum_over_ranks):
+            return False
+        opt_actor.zero_grad()
+        opt_critic.zero_grad()
+        self.manual_backward(actor_loss + critic_loss)
+        for opt in (opt_actor, opt_critic):
+            self.clip_gradients(opt, self.ppo.max_grad_norm, "norm")
+        opt_actor.step()
+        opt_critic.step()
+        return True
+
+    def _sum_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
+        return self.trainer.strategy.reduce(value, reduce_op="sum") if self._trainer is not None else value
 
     # -- data ----------------------------------------------------------------------------------------
     def train_dataloader(self) -> DataLoader:

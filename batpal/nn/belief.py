@@ -208,17 +208,4 @@ class BeliefModule(TensorDictModuleBase):
         return tensordict
 
 
-def make_belief(
-    n_agents: int,
-    obs_dim: int,
-    n_actions: int,
-    n_types: int,
-    mode: BeliefMode = "softmax",
-    hidden: int = 128,
-    mlp_layers: int = 1,
-    n_sets: int | None = None,
-) -> BeliefModule:
-    """chi in step mode; ``.sequence_module()`` gives the training view and ``.primer()`` the env transforms.
-
-    ``n_sets``: the victim sets of the type space (default N, one victim); it sets the sigmoid form's width."""
-    return BeliefModule(n_agents, obs_dim, n_actions, n_types, mode, hidden, mlp_layers, n_sets=n_sets)
+make_belief = BeliefModule  # chi in step mode; ``.sequence_module()`` the training view, ``.primer()`` the transforms

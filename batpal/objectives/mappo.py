@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import torch
+import torch.distributed as dist
 from tensordict.nn import TensorDictModule
 from torchrl.modules import PopArtValueNorm, ProbabilisticActor
 from torchrl.objectives import ValueEstimators
 from torchrl.objectives.multiagent import MAPPOLoss
 
 AGENTS = "agents"
+
+
+class RankSyncedPopArt(PopArtValueNorm):
+    """PopArt whose statistics come from every DDP rank's targets: TorchRL's MAPPOLoss updates them per minibatch
+    from the local targets alone, so the ranks' normalisers (and critic losses) drifted apart under DDP. Alone,
+    exactly ``PopArtValueNorm``."""
+
+    def update(self, target: torch.Tensor) -> None:
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            parts = [torch.empty_like(target) for _ in range(dist.get_world_size())]
+            dist.all_gather(parts, target.detach().contiguous())  # every rank samples minibatches of one size
+            target = torch.cat(parts)
+        super().update(target)
 
 
 def build_mappo_loss(
@@ -31,7 +46,7 @@ def build_mappo_loss(
         critic,
         clip_epsilon=clip_epsilon,
         entropy_coeff=entropy_coeff,
-        value_norm=PopArtValueNorm(shape=1) if value_norm else None,
+        value_norm=RankSyncedPopArt(shape=1) if value_norm else None,
         loss_critic_type="smooth_l1",
         separate_losses=True,
         normalize_advantage=normalize_advantage,  # per agent: MAPPOLoss excludes the agent dim

@@ -12,32 +12,23 @@ import lightning as L
 import torch
 from omegaconf import DictConfig
 
+from batpal.config.validate import check_zeta
 from batpal.eval import EvalResult, normalized_return
 from batpal.eval.game_eval import evaluate_type
-from batpal.stages.game import build_game_module
-from batpal.stages.trainer import build_trainer
+from batpal.modules.factory import build_batpal_module, calibrated_bounds
+from batpal.stages.trainer import fit_stage
 from batpal.summary import Summary
 
 DEFENDER = "defender.pt"
 
 
 def run_adversarial(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summary: Summary) -> dict[str, Any] | None:
-    calibrated = summary.stage("calibrate") or {}
-    vmax = cfg.game.vmax if cfg.game.vmax is not None else calibrated.get("vmax")
-    vmin = cfg.game.vmin if cfg.game.vmin is not None else calibrated.get("vmin")
-    if vmax is None or vmin is None:
-        raise ValueError("the adversarial stage needs Vmax and Vmin: run the calibrate stage or set game.vmax/vmin.")
-    vmin = list(vmin) if not isinstance(vmin, int | float) else float(vmin)
+    vmax, vmin = calibrated_bounds(cfg, summary.stage("calibrate") or {})
+    check_zeta(float(cfg.game.zeta), vmax, vmin if isinstance(vmin, list) else [vmin], int(cfg.game.K))
     L.seed_everything(cfg.seed + 2, workers=True)
-    module = build_game_module(cfg, run_dir, calibrate=False, vmax=float(vmax), vmin=vmin)
-    trainer = build_trainer(cfg, run_dir, module)
-    trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    if trainer.world_size > 1:  # each replica's weights, to check that DDP kept the ranks identical
-        (run_dir / "replicas").mkdir(exist_ok=True)
-        torch.save(module.state_dict(), run_dir / "replicas" / f"rank{trainer.global_rank}.pt")
-    if not trainer.is_global_zero:
-        return None
-    module.to("cpu").eval()
+    module = build_batpal_module(cfg, run_dir, vmax, vmin)
+    if not fit_stage(cfg, run_dir, module, ckpt_path):
+        return None  # another DDP rank: rank 0 evaluates and writes
     torch.save(module.state_dict(), run_dir / DEFENDER)
     figures = {
         "frames": module.frames,

@@ -13,10 +13,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from batpal.artifacts import REFERENCE_POLICY, load_reference_policy
-from batpal.eval import evaluate_policy
 from batpal.eval.game_eval import evaluate_type
-from batpal.stages.game import build_game_module
-from batpal.stages.trainer import build_trainer
+from batpal.modules.factory import build_calibration_module
+from batpal.stages.trainer import fit_stage, play
 from batpal.summary import Summary
 
 CALIBRATION_ADVERSARY = "calibration_adversary.pt"
@@ -25,15 +24,7 @@ CALIBRATION_ADVERSARY = "calibration_adversary.pt"
 def reference_value(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """pi0 alone: mean discounted return (Vmax) with its 95% interval."""
     pi0, _ = load_reference_policy(run_dir / REFERENCE_POLICY)
-    return evaluate_policy(
-        pi0,
-        cfg.env.name,
-        cfg.calibrate.eval_episodes,
-        seed=cfg.seed + 20_000,
-        gamma=cfg.algo.gamma,
-        max_episode_steps=cfg.env.max_episode_steps,
-        env_kwargs=OmegaConf.to_container(cfg.env.kwargs),
-    ).summary()
+    return play(cfg, pi0, cfg.calibrate.eval_episodes, seed=cfg.seed + 20_000)
 
 
 def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summary: Summary) -> dict[str, Any] | None:
@@ -46,12 +37,9 @@ def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summar
     L.seed_everything(cfg.seed + 1, workers=True)
     pi0 = reference_value(cfg, run_dir)
     vmax = float(game.vmax) if game.vmax is not None else pi0["value_mean"]
-    module = build_game_module(cfg, run_dir, calibrate=True, vmax=vmax, vmin=vmax - 1.0)  # vmin unused here
-    trainer = build_trainer(cfg, run_dir, module)
-    trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    if not trainer.is_global_zero:
-        return None
-    module.to("cpu").eval()
+    module = build_calibration_module(cfg, run_dir)
+    if not fit_stage(cfg, run_dir, module, ckpt_path):
+        return None  # another DDP rank: rank 0 evaluates and writes
     torch.save(module.adversaries.state_dict(), run_dir / CALIBRATION_ADVERSARY)
     worst = [
         evaluate_type(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from batpal.checkpoints import checkpoint_dir
+from batpal.eval.episodes import evaluate_policy
 from batpal.modules import RolloutModule
 
 
@@ -33,6 +36,37 @@ def build_trainer(cfg: DictConfig, run_dir: Path, module: RolloutModule) -> L.Tr
     module.world_size_hint = trainer.world_size
     trainer.fit_loop.max_epochs = module.num_epochs()
     return trainer
+
+
+def fit_stage(cfg: DictConfig, run_dir: Path, module: RolloutModule, ckpt_path: Path | None) -> bool:
+    """Train (or resume) ``module`` with its stage's Trainer; True on rank 0, whose module is then on CPU in eval
+    mode for the stage's evaluation and artefacts (the other ranks have nothing more to do)."""
+    trainer = build_trainer(cfg, run_dir, module)
+    trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    save_replica(trainer, module, run_dir)
+    if trainer.is_global_zero:
+        module.to("cpu").eval()
+    return trainer.is_global_zero
+
+
+def play(cfg: DictConfig, policy: Any, episodes: int, seed: int) -> dict[str, Any]:
+    """``policy`` alone on the config's env: mean return and discounted value (gamma of ``ppo``) with 95% CIs."""
+    return evaluate_policy(
+        policy,
+        cfg.env.name,
+        episodes,
+        seed=seed,
+        gamma=cfg.ppo.gamma,
+        max_episode_steps=cfg.env.max_episode_steps,
+        env_kwargs=OmegaConf.to_container(cfg.env.kwargs),
+    ).summary()
+
+
+def save_replica(trainer: L.Trainer, module: RolloutModule, run_dir: Path) -> None:
+    """Under DDP, each rank's weights after its stage (``replicas/<stage>-rank<r>.pt``): the ranks must be equal."""
+    if trainer.world_size > 1:
+        (run_dir / "replicas").mkdir(exist_ok=True)
+        torch.save(module.state_dict(), run_dir / "replicas" / f"{module.stage_name}-rank{trainer.global_rank}.pt")
 
 
 def _log_version(run_dir: Path, stage: str) -> str:

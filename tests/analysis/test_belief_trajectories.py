@@ -10,7 +10,7 @@ from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase
 
 from batpal.analysis.belief_trajectories import belief_trajectories, resolve_type
-from batpal.stages.game import load_game_module
+from batpal.modules.factory import load_game_module
 
 EPISODES, T, N, K = 4, 50, 3, 4  # the tiny run: MPE-Spread, 50-step episodes, 3 agents, K = 4
 

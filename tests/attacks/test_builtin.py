@@ -9,7 +9,7 @@ from tensordict.nn import TensorDictModuleBase
 
 from batpal.attacks import make_attack
 from batpal.attacks.base import Attack
-from batpal.defenders import AttackedTeam
+from batpal.eval.attacked_team import AttackedTeam
 
 
 def batch(victim: list[int], mask: torch.Tensor | None = None, n: int = 3, a: int = 5, obs: int = 6) -> TensorDict:

@@ -22,7 +22,8 @@ GAME = [
     "adversarial.frames=800",
     "adversarial.iters_per_epoch=1",
     "adversarial.eval_episodes=2",
-    "game.ppo_epochs=1",
+    "calibrate.ppo.ppo_epochs=1",
+    "adversarial.ppo.ppo_epochs=1",
     "game.vmin=-400",
 ]
 

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from batpal.attacks import make_attack
-from batpal.defenders import load_defender
-from batpal.eval.attacked import evaluate_attack
+from batpal.eval.defenders import load_defender
 from batpal.nn.adversary import adversary_input
 from tests.attacks.test_user_and_trained import _save_attack
 
@@ -45,13 +44,3 @@ def test_trained_attack_must_match_the_defenders_env(defenders, tmp_path):
     _save_attack(tmp_path / "lbf", env="lbf")
     with pytest.raises(ValueError, match="trained on 'lbf', the defenders play 'mpe_spread'"):
         make_attack(str(tmp_path / "lbf"), defenders)
-
-
-def test_evaluate_attack_plays_every_victim_in_chunks(defenders):
-    random = make_attack("random", defenders)
-    result = evaluate_attack(defenders[1], random, 5, seed=0, max_envs=4)  # 15 episodes in chunks of 4
-    assert result.returns.shape == (15,) and result.discounted.shape == (15,) and result.wins is None
-    assert bool((result.returns < 0).all())  # MPE-Spread rewards are negative distances
-    assert evaluate_attack(defenders[0], make_attack("none"), 5, seed=0).returns.shape == (5,)
-    again = evaluate_attack(defenders[1], random, 5, seed=0, max_envs=4)
-    assert torch.equal(again.returns, result.returns)  # seeded: reproducible

@@ -1,4 +1,7 @@
-"""EC-PPO (eq. 12-14) and V_hat(0) (eq. 13) against hand-computed values, gradients and update directions."""
+"""EC-PPO (eq. 12, 14) against hand-computed values, gradients, update directions and diagnostics.
+
+``ec_ppo`` is the one implementation (per victim group, mean over groups); ``ec_ppo_loss`` is it with one group.
+"""
 
 from __future__ import annotations
 
@@ -7,133 +10,24 @@ import math
 import pytest
 import torch
 
-from batpal.objectives.ec_ppo import barrier_weight, ec_ppo_loss, inside_band, value_zero_estimate
+from batpal.objectives.ec_ppo import ec_ppo, ec_ppo_loss
 
 LOW, HIGH, LAM, ZETA, EPS = -70.0, -50.0, 0.2, 1.0, 0.2
 D, A = 5, 4
+CASES = ("case_barrier", "case_below", "case_above", "case_no_v0")
 
 
-# -- eq. 13 ----------------------------------------------------------------------------------------
-def _series(*rows: list) -> torch.Tensor:
-    return torch.tensor(rows)
+def _diag(out) -> dict[str, float]:
+    assert all(not v.requires_grad and v.dim() == 0 for v in out.diagnostics.values())
+    return {name: float(v) for name, v in out.diagnostics.items()}
 
 
-def test_v0_bootstraps_a_time_limit_at_the_batch_end():
-    g = 0.9
-    reward = _series([1.0, 2.0, 3.0, 4.0])
-    start = _series([True, False, True, False])
-    done = _series([False, True, False, True])  # two 2-step episodes, both truncated; the batch ends on one
-    terminated = torch.zeros_like(done)
-    next_value = _series([0.0, 10.0, 0.0, 12.0])
-    est = value_zero_estimate(reward, start, done, terminated, next_value, g)
-    first = 1 + g * 2 + g**2 * 10
-    second = 3 + g * 4 + g**2 * 12  # gamma^T V(s_T), not 0 (the authors' defect 1)
-    assert est.count == 2
-    torch.testing.assert_close(est.per_episode, torch.tensor([first, second]))
-    torch.testing.assert_close(est.mean, torch.tensor((first + second) / 2))
-
-
-def test_v0_terminated_episode_adds_no_bootstrap():
-    reward = _series([1.0, 2.0, 3.0, 4.0])
-    start = _series([True, False, True, False])
-    done = _series([False, True, False, True])
-    terminated = _series([False, True, False, True])
-    next_value = _series([0.0, float("nan"), 0.0, float("inf")])  # never read: no NaN/inf may leak
-    est = value_zero_estimate(reward, start, done, terminated, next_value, 0.5)
-    torch.testing.assert_close(est.per_episode, torch.tensor([1 + 0.5 * 2, 3 + 0.5 * 4]))
-
-
-def test_v0_episode_cut_by_the_batch_end_bootstraps():
-    g = 0.9
-    reward = _series([1.0, 2.0, 3.0, 4.0, 5.0])
-    start = _series([True, False, True, False, False])
-    done = _series([False, True, False, False, False])
-    next_value = _series([0.0, 10.0, 0.0, 0.0, 7.0])
-    est = value_zero_estimate(reward, start, done, torch.zeros_like(done), next_value, g)
-    torch.testing.assert_close(est.per_episode[1], torch.tensor(3 + g * 4 + g**2 * 5 + g**3 * 7))
-
-
-def test_v0_excludes_episodes_started_before_the_batch():
-    reward = _series([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0])
-    start = _series([False, False, True, False], [True, False, False, False])
-    done = _series([False, True, False, True], [False, False, False, True])
-    terminated = done.clone()
-    est = value_zero_estimate(reward, start, done, terminated, torch.zeros(2, 4), 1.0)
-    assert est.count == 2
-    assert sorted(est.per_episode.tolist()) == [7.0, 26.0]
-
-
-def test_v0_without_a_start_is_nan_with_count_zero():
-    done = _series([False, True, False])
-    start = _series([False, False, True])
-    est = value_zero_estimate(torch.ones(1, 3), start, done, done.clone(), torch.zeros(1, 3), 0.9)
-    assert est.count == 1  # the episode starting at t = 2 counts
-    none = torch.zeros(1, 3, dtype=torch.bool)
-    est = value_zero_estimate(torch.ones(1, 3), none, none, none, torch.zeros(1, 3), 0.9)
-    assert est.count == 0 and est.per_episode.numel() == 0 and math.isnan(float(est.mean))
-
-
-def _reference(reward, start, done, terminated, next_value, gamma) -> list[float]:
-    """Eq. 13 with Python loops over envs and steps."""
-    out = []
-    for e in range(reward.shape[0]):
-        t = 0
-        while t < reward.shape[1]:
-            if not start[e, t]:
-                t += 1
-                continue
-            total, length = 0.0, 0
-            while True:
-                total += gamma**length * float(reward[e, t])
-                length += 1
-                if done[e, t] or t == reward.shape[1] - 1:
-                    if not terminated[e, t]:
-                        total += gamma**length * float(next_value[e, t])
-                    break
-                t += 1
-            out.append(total)
-            t += 1
-    return out
-
-
-def test_v0_matches_a_loop_reference_on_random_batches():
-    g = torch.Generator().manual_seed(3)
-    E, T = 6, 40
-    done = torch.rand(E, T, generator=g) < 0.15
-    terminated = done & (torch.rand(E, T, generator=g) < 0.5)
-    start = torch.cat([torch.rand(E, 1, generator=g) < 0.5, done[:, :-1]], dim=1)
-    reward = torch.randn(E, T, 1, generator=g, dtype=torch.float64)  # TorchRL's trailing 1 is accepted
-    next_value = torch.randn(E, T, 1, generator=g, dtype=torch.float64)
-    est = value_zero_estimate(reward, start[..., None], done[..., None], terminated[..., None], next_value, 0.97)
-    ref = _reference(reward[..., 0], start, done, terminated, next_value[..., 0], 0.97)
-    assert est.count == len(ref) > 5
-    torch.testing.assert_close(sorted(est.per_episode.tolist()), sorted(ref))
-
-
-def test_v0_rejects_inconsistent_flags():
-    ones = torch.ones(1, 3)
-    done = _series([False, True, False])
-    with pytest.raises(ValueError, match="step after a done"):
-        value_zero_estimate(ones, _series([True, False, False]), done, torch.zeros_like(done), ones, 0.9)
-    with pytest.raises(ValueError, match="terminated must imply done"):
-        value_zero_estimate(ones, _series([True, False, True]), done, _series([True, True, False]), ones, 0.9)
-
-
-# -- barrier ---------------------------------------------------------------------------------------
-def test_barrier_weight_by_hand():
-    w = barrier_weight(-55.0, LOW, HIGH, LAM)
-    torch.testing.assert_close(w, torch.tensor(0.2 * (1 / 15 - 1 / 5)))
-    assert float(barrier_weight(-60.0, LOW, HIGH, LAM)) == 0.0  # the centre: both barriers balance
-    v0 = torch.tensor([-70.0, -50.0, -80.0, -40.0, float("nan"), -69.9])
-    w = barrier_weight(v0, LOW, HIGH, LAM)
-    assert torch.isfinite(w).all()
-    assert w[:5].tolist() == [0.0] * 5  # edges, outside and NaN
-    assert float(w[5]) > 0  # near l: positive, pushes V(0) up
-
-
-def test_inside_band_zeta():
-    v0 = torch.tensor([-70.0, -69.5, -69.0, -60.0, -51.0, -50.5, float("nan")])
-    assert inside_band(v0, LOW, HIGH, ZETA).tolist() == [False, False, True, True, True, False, False]
+def _case(out) -> str:
+    """The one case of eq. 14 a single group took (its share is 1, the others 0)."""
+    d = _diag(out)
+    taken = [c for c in CASES if d[c] == 1.0]
+    assert len(taken) == 1 and all(d[c] == 0.0 for c in CASES if c not in taken), d
+    return taken[0]
 
 
 # -- eq. 14: values and gradients ------------------------------------------------------------------
@@ -161,12 +55,18 @@ def _grad(loss: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.autograd.grad(loss, weight)[0]
 
 
-def _run(toy: tuple, v0: float | torch.Tensor, entropy_coeff: float = 0.0):
+def _run(toy: tuple, v0: float | torch.Tensor, entropy_coeff: float = 0.0, zeta: float = ZETA):
     """EC-PPO on ``_toy``'s data with log-probs and entropy recomputed by the current policy."""
     weight, x1, a1, old1, adv1, x0, a0, adv0 = toy
     new1, new0, ent = _logp(weight, x1, a1), _logp(weight, x0, a0), _entropy(weight, x1)
-    band = {"low": LOW, "high": HIGH, "lam": LAM, "zeta": ZETA, "clip_epsilon": EPS}
+    band = {"low": LOW, "high": HIGH, "lam": LAM, "zeta": zeta, "clip_epsilon": EPS}
     return ec_ppo_loss(new1, old1, adv1, new0, adv0, v0_hat=v0, entropy=ent, entropy_coeff=entropy_coeff, **band)
+
+
+def _ppo_1(toy: tuple) -> torch.Tensor:
+    weight, x1, a1, old1, adv1 = toy[:5]
+    r = torch.exp(_logp(weight, x1, a1) - old1)
+    return torch.mean(torch.maximum(adv1 * r, adv1 * torch.clamp(r, 1 - EPS, 1 + EPS)))
 
 
 def test_inside_loss_and_gradient_match_eq14_by_hand():
@@ -174,12 +74,11 @@ def test_inside_loss_and_gradient_match_eq14_by_hand():
     weight, x1, a1, old1, adv1, x0, a0, adv0 = toy
     v0 = -55.0
     out = _run(toy, v0, entropy_coeff=0.01)
-    r = torch.exp(_logp(weight, x1, a1) - old1)
-    ppo = torch.mean(torch.maximum(adv1 * r, adv1 * torch.clamp(r, 1 - EPS, 1 + EPS)))
     w = LAM * (1 / (v0 - LOW) - 1 / (HIGH - v0))
-    hand = ppo - w * torch.mean(_logp(weight, x0, a0) * adv0) - 0.01 * _entropy(weight, x1).mean()
-    assert out.inside and out.v0_valid and out.barrier_weight == pytest.approx(w)
-    assert 0 < out.clip_fraction < 1 and out.approx_kl > 0
+    hand = _ppo_1(toy) - w * torch.mean(_logp(weight, x0, a0) * adv0) - 0.01 * _entropy(weight, x1).mean()
+    d = _diag(out)
+    assert _case(out) == "case_barrier" and d["barrier_weight"] == pytest.approx(w)
+    assert 0 < d["clip_fraction"] < 1 and d["approx_kl"] > 0
     torch.testing.assert_close(out.loss, hand)
     torch.testing.assert_close(_grad(out.loss, weight), _grad(hand, weight))
 
@@ -193,16 +92,19 @@ def test_inside_gradient_at_ratio_one_is_eq12():
     grad_v0 = _grad(torch.mean(_logp(weight, x0, a0) * adv0), weight)  # grad_(0) of eq. 12
     w = LAM * (1 / (v0 - LOW) - 1 / (HIGH - v0))
     torch.testing.assert_close(_grad(out.loss, weight), grad_v1 - w * grad_v0)
-    assert out.clip_fraction == 0.0
+    assert _diag(out)["clip_fraction"] == 0.0
 
 
-@pytest.mark.parametrize(("v0", "sign"), [(-45.0, 1.0), (-80.0, -1.0), (-69.5, -1.0), (-50.2, 1.0)])
-def test_outside_is_the_sign_step(v0, sign):
+@pytest.mark.parametrize(
+    ("v0", "sign", "case"),
+    [(-45.0, 1.0, "case_above"), (-80.0, -1.0, "case_below"), (-69.5, -1.0, "case_below"), (-50.2, 1.0, "case_above")],
+)
+def test_outside_is_the_sign_step(v0, sign, case):
     toy = _toy()
     weight, x0, a0, adv0 = toy[0], toy[5], toy[6], toy[7]
     out = _run(toy, v0, entropy_coeff=0.01)  # no PPO and no entropy term outside
     hand = sign * torch.mean(_logp(weight, x0, a0) * adv0)
-    assert not out.inside and out.barrier_weight == 0.0
+    assert _case(out) == case and _diag(out)["barrier_weight"] == 0.0
     torch.testing.assert_close(out.loss, hand)
     torch.testing.assert_close(_grad(out.loss, weight), _grad(hand, weight))
 
@@ -210,13 +112,44 @@ def test_outside_is_the_sign_step(v0, sign):
 def test_zeta_guard_switches_branches():
     toy = _toy()
 
-    def run(v0: float):
-        return _run(toy, v0)
+    def case(v0: float) -> str:
+        return _case(_run(toy, v0))
 
-    assert not run(LOW + ZETA / 2).inside  # inside [l, h] but within zeta of l: sign step
-    at_edge = run(LOW + ZETA)
-    assert at_edge.inside and at_edge.barrier_weight == pytest.approx(LAM * (1 / ZETA - 1 / (HIGH - LOW - ZETA)))
-    assert run(HIGH - ZETA).inside and not run(HIGH - ZETA / 2).inside
+    assert case(LOW + ZETA / 2) == "case_below"  # inside [l, h] but within zeta of l: sign step
+    at_edge = _run(toy, LOW + ZETA)
+    assert _case(at_edge) == "case_barrier"
+    assert _diag(at_edge)["barrier_weight"] == pytest.approx(LAM * (1 / ZETA - 1 / (HIGH - LOW - ZETA)))
+    assert case(HIGH - ZETA) == "case_barrier" and case(HIGH - ZETA / 2) == "case_above"
+
+
+def test_inside_band_zeta():
+    toy = _toy()
+    v0 = [-70.0, -69.5, -69.0, -60.0, -51.0, -50.5, float("nan")]
+    cases = [_case(_run(toy, v)) for v in v0]
+    assert cases == ["case_below", "case_below", "case_barrier", "case_barrier", "case_barrier", "case_above"] + [
+        "case_no_v0"
+    ]
+
+
+# -- the barrier weight w --------------------------------------------------------------------------
+def test_barrier_weight_by_hand():
+    toy = _toy()
+    assert _diag(_run(toy, -55.0))["barrier_weight"] == pytest.approx(0.2 * (1 / 15 - 1 / 5))
+    at_centre = _run(toy, -60.0)
+    assert _case(at_centre) == "case_barrier" and _diag(at_centre)["barrier_weight"] == 0.0  # both barriers balance
+    near_low = _diag(_run(toy, -69.9, zeta=0.0))["barrier_weight"]
+    assert near_low == pytest.approx(0.2 * (1 / 0.1 - 1 / 19.9), rel=1e-4) and near_low > 0  # pushes V(0) up
+
+
+@pytest.mark.parametrize("v0", [LOW, HIGH])
+def test_barrier_weight_at_the_band_edges_is_zero_not_inf(v0):
+    """With zeta = 0 an edge of [l, h] is eq. 14's first case, where the paper's w is infinite: w is 0 instead."""
+    toy = _toy()
+    out = _run(toy, v0, entropy_coeff=0.01, zeta=0.0)
+    assert _case(out) == "case_barrier" and _diag(out)["barrier_weight"] == 0.0
+    hand = _ppo_1(toy) - 0.01 * _entropy(toy[0], toy[1]).mean()
+    torch.testing.assert_close(out.loss, hand)
+    assert torch.isfinite(_grad(out.loss, toy[0])).all()
 
 
 # -- eq. 14: update directions on a bandit ---------------------------------------------------------
@@ -263,6 +196,173 @@ def test_descent_moves_v0_toward_the_band(v0_hat, direction):
     assert direction * (after - before) > 1e-3
 
 
+# -- several victims: the mean over groups ---------------------------------------------------------
+def test_grouped_loss_matches_the_per_victim_losses():
+    torch.manual_seed(0)
+    m = 60
+    logp_old = -torch.rand(m) - 0.1
+    logp_new = (logp_old + 0.4 * torch.randn(m)).requires_grad_(True)  # ratios inside and outside the clip
+    adv, world1 = torch.randn(m), torch.rand(m) < 0.5
+    group = torch.randint(0, 4, (m,))
+    group[group == 3] = 2  # group 3 has no rows: left out of the mean
+    entropy = torch.rand(m)
+    low, high = torch.tensor([-10.0, -10.0, -10.0, -10.0]), torch.tensor([0.0, 0.0, 0.0, 0.0])
+    v0 = torch.tensor([-5.0, -0.2, math.nan, -5.0])  # inside, outside (too mild), no estimate, (absent)
+    kw = dict(lam=0.3, zeta=0.5, clip_epsilon=0.2, entropy_coeff=0.01)
+    grouped, diagnostics = ec_ppo(
+        logp_new, logp_old, adv, world1, group, v0_hat=v0, low=low, high=high, entropy=entropy, **kw
+    )
+    (g_grouped,) = torch.autograd.grad(grouped, logp_new)
+    terms = []
+    for g in range(3):
+        s1, s0 = world1 & (group == g), ~world1 & (group == g)
+        terms.append(
+            ec_ppo_loss(
+                logp_new[s1],
+                logp_old[s1],
+                adv[s1],
+                logp_new[s0],
+                adv[s0],
+                v0_hat=float(v0[g]),
+                low=float(low[g]),
+                high=float(high[g]),
+                entropy=entropy[s1],
+                **kw,
+            ).loss
+        )
+    reference = torch.stack(terms).mean()
+    (g_reference,) = torch.autograd.grad(reference, logp_new)
+    torch.testing.assert_close(grouped, reference)
+    torch.testing.assert_close(g_grouped, g_reference)
+    # one group in each of the barrier, above and no-V0 cases; the absent group 3 is not counted
+    third = torch.tensor(1 / 3)
+    torch.testing.assert_close(diagnostics["case_barrier"], third)
+    torch.testing.assert_close(diagnostics["case_above"], third)
+    torch.testing.assert_close(diagnostics["case_no_v0"], third)
+    assert float(diagnostics["case_below"]) == 0.0
+    torch.testing.assert_close(diagnostics["barrier_weight"], torch.tensor(0.3 * (1 / 5 - 1 / 5)))
+
+
+def test_grouped_loss_on_no_rows_is_a_zero_in_the_graph():
+    logp = torch.zeros(0, requires_grad=True)
+    empty = torch.zeros(0)
+    out, diagnostics = ec_ppo(
+        logp,
+        empty,
+        empty,
+        empty.bool(),
+        empty.long(),
+        v0_hat=torch.zeros(2),
+        low=torch.full((2,), -1.0),
+        high=torch.ones(2),
+        lam=0.1,
+        zeta=0.0,
+        clip_epsilon=0.2,
+        entropy=empty,
+        entropy_coeff=0.0,
+    )
+    assert float(out.detach()) == 0.0 and out.requires_grad
+    assert {name: float(v) for name, v in diagnostics.items()} == dict.fromkeys(diagnostics, 0.0)
+
+
+# -- diagnostics on hand-built rows ----------------------------------------------------------------
+def _rows(log_ratio_1: list[float], log_ratio_0: list[float], entropy_1: list[float] | None = None):
+    """One group's rows with given log-ratios: world 1 first, then world 0."""
+    n1, n0 = len(log_ratio_1), len(log_ratio_0)
+    logp_old = torch.full((n1 + n0,), -1.0)
+    logp_new = (logp_old + torch.tensor(log_ratio_1 + log_ratio_0)).requires_grad_(True)
+    world1 = torch.tensor([True] * n1 + [False] * n0)
+    entropy = torch.tensor((entropy_1 or [0.5] * n1) + [9.0] * n0)  # world-0 entropies must not count
+    return logp_new, logp_old, torch.linspace(-1.0, 1.0, n1 + n0), world1, entropy
+
+
+def _ec_ppo_one(rows, v0: float, clip_epsilon: float = EPS, zeta: float = ZETA):
+    logp_new, logp_old, adv, world1, entropy = rows
+    return ec_ppo(
+        logp_new,
+        logp_old,
+        adv,
+        world1,
+        torch.zeros_like(world1, dtype=torch.long),
+        v0_hat=torch.tensor([v0]),
+        low=torch.tensor([LOW]),
+        high=torch.tensor([HIGH]),
+        lam=LAM,
+        zeta=zeta,
+        clip_epsilon=clip_epsilon,
+        entropy=entropy,
+        entropy_coeff=0.01,
+    )
+
+
+def test_diagnostics_ratio_one_has_no_clip_and_no_kl():
+    out = _ec_ppo_one(_rows([0.0, 0.0, 0.0], [0.0, 3.0]), v0=-55.0)  # a world-0 row far off: not a PPO row
+    d = _diag(out)
+    assert d["clip_fraction"] == 0.0 and d["approx_kl"] == 0.0
+    assert d["entropy"] == 0.5
+
+
+def test_diagnostics_clip_fraction_and_kl_by_hand():
+    ratios = [1.0, 1.5, 0.5, 1.1, 1.25]  # eps = 0.2: 1.5, 0.5 and 1.25 lie beyond 1 +- eps
+    log_ratio = [math.log(r) for r in ratios]
+    rows = _rows(log_ratio, [math.log(5.0)], entropy_1=[0.1, 0.2, 0.3, 0.4, 0.5])
+    d = _diag(_ec_ppo_one(rows, v0=-60.0))
+    assert d["clip_fraction"] == pytest.approx(3 / 5)
+    assert d["approx_kl"] == pytest.approx(sum((r - 1) - math.log(r) for r in ratios) / 5, rel=1e-5)
+    assert d["entropy"] == pytest.approx(0.3)
+    d = _diag(_ec_ppo_one(rows, v0=-60.0, clip_epsilon=math.inf))  # EC-PG: nothing is clipped
+    assert d["clip_fraction"] == 0.0 and d["approx_kl"] > 0
+
+
+@pytest.mark.parametrize(
+    ("v0", "case", "weight"),
+    [
+        (-55.0, "case_barrier", LAM * (1 / (-55.0 - LOW) - 1 / (HIGH + 55.0))),  # inside, near h: w < 0
+        (-68.5, "case_barrier", LAM * (1 / (-68.5 - LOW) - 1 / (HIGH + 68.5))),  # inside, near l: w > 0
+        (-69.5, "case_below", 0.0),  # within zeta of l: the sign step
+        (-90.0, "case_below", 0.0),
+        (-50.5, "case_above", 0.0),
+        (-10.0, "case_above", 0.0),
+        (float("nan"), "case_no_v0", 0.0),
+    ],
+)
+def test_diagnostics_case_and_barrier_weight(v0, case, weight):
+    out = _ec_ppo_one(_rows([0.1, -0.1], [0.0, 0.2]), v0=v0)
+    assert _case(out) == case
+    assert _diag(out)["barrier_weight"] == pytest.approx(weight, rel=1e-6)
+
+
+def test_diagnostics_shares_over_groups():
+    """Five groups: two inside (w known), one below, one without V0, one inside but without rows (not counted)."""
+    rows = 12
+    group = torch.arange(rows) % 4  # groups 0..3 have rows, group 4 none
+    world1 = torch.arange(rows) < 8
+    logp_old = torch.zeros(rows)
+    logp_new = logp_old.clone().requires_grad_(True)
+    v0 = torch.tensor([-55.0, -65.0, -80.0, math.nan, -60.0])
+    low, high = torch.full((5,), LOW), torch.full((5,), HIGH)
+    _, diagnostics = ec_ppo(
+        logp_new,
+        logp_old,
+        torch.ones(rows),
+        world1,
+        group,
+        v0_hat=v0,
+        low=low,
+        high=high,
+        lam=LAM,
+        zeta=ZETA,
+        clip_epsilon=EPS,
+        entropy=torch.ones(rows),
+        entropy_coeff=0.0,
+    )
+    d = {name: float(v) for name, v in diagnostics.items()}
+    assert d["case_barrier"] == 0.5 and d["case_below"] == 0.25 and d["case_no_v0"] == 0.25
+    assert d["case_above"] == 0.0
+    w = [LAM * (1 / (v - LOW) - 1 / (HIGH - v)) for v in (-55.0, -65.0)]
+    assert d["barrier_weight"] == pytest.approx(sum(w) / 2)
+
+
 # -- guards ----------------------------------------------------------------------------------------
 def test_empty_minibatches_give_a_finite_zero_loss():
     weight = torch.randn(A, D, requires_grad=True)
@@ -270,18 +370,17 @@ def test_empty_minibatches_give_a_finite_zero_loss():
     old = _logp(weight, x, a).detach()  # [0]
     for v0 in (-60.0, -40.0, float("nan")):
         out = _run((weight, x, a, old, adv, x, a, adv), v0, entropy_coeff=0.01)
-        assert float(out.loss.detach()) == 0.0 and out.clip_fraction == 0.0 and out.approx_kl == 0.0
+        d = _diag(out)
+        assert float(out.loss.detach()) == 0.0 and d["clip_fraction"] == 0.0 and d["approx_kl"] == 0.0
         assert torch.equal(_grad(out.loss, weight), torch.zeros(A, D))
 
 
 def test_nan_v0_uses_only_the_world1_terms():
     toy = _toy()
-    weight, x1, a1, old1, adv1 = toy[:5]
+    weight, x1 = toy[0], toy[1]
     out = _run(toy, torch.tensor(float("nan")), entropy_coeff=0.01)
-    r = torch.exp(_logp(weight, x1, a1) - old1)
-    hand = torch.mean(torch.maximum(adv1 * r, adv1 * torch.clamp(r, 1 - EPS, 1 + EPS)))
-    hand = hand - 0.01 * _entropy(weight, x1).mean()
-    assert not out.v0_valid and not out.inside and out.barrier_weight == 0.0
+    hand = _ppo_1(toy) - 0.01 * _entropy(weight, x1).mean()
+    assert _case(out) == "case_no_v0" and _diag(out)["barrier_weight"] == 0.0
     torch.testing.assert_close(out.loss, hand)
 
 
@@ -290,5 +389,10 @@ def test_bad_arguments():
     common = {"v0_hat": -60.0, "lam": LAM, "zeta": ZETA, "clip_epsilon": EPS}
     with pytest.raises(ValueError, match="1-D of one length"):
         ec_ppo_loss(z, torch.zeros(2), z, z, z, low=LOW, high=HIGH, **common)
+    with pytest.raises(ValueError, match="1-D of one length"):
+        ec_ppo_loss(z, z, torch.zeros(4), z, torch.zeros(2), low=LOW, high=HIGH, **common)  # lengths add up
     with pytest.raises(ValueError, match="low < high"):
         ec_ppo_loss(z, z, z, z, z, low=HIGH, high=LOW, **common)
+    with pytest.raises(ValueError, match="world1 must be a bool"):
+        kw = dict(v0_hat=z[:1], low=z[:1] - 1, high=z[:1] + 1, lam=LAM, zeta=ZETA, clip_epsilon=EPS)
+        ec_ppo(z, z, z, z, z.long(), entropy=z, entropy_coeff=0.0, **kw)

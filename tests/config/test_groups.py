@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from batpal.config import validate
 from batpal.envs import ENVS
 from batpal.modules import MAPPOModule
+from batpal.modules.factory import build_pretrain_module
 from tests.conftest import CONFIGS, TINY, compose_config
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
@@ -39,9 +40,7 @@ def test_experiment_composes_with_its_env(experiment):
 def test_runnable_experiments_validate_and_build_their_module(experiment, tmp_path: Path):
     cfg = compose_config([f"experiment={experiment}", *TINY], tmp_path)
     validate(cfg)
-    module = instantiate(
-        cfg.algo, env_name=cfg.env.name, num_envs=2, total_frames=10, seed=0, hidden=[8], _convert_="all"
-    )
+    module = build_pretrain_module(cfg)
     assert isinstance(module, MAPPOModule)
     assert not module.automatic_optimization
     assert len(module.configure_optimizers()) == 2  # actor and critic have separate optimizers

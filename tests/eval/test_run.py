@@ -1,21 +1,17 @@
-"""``batpal.evaluate``: the cross table's numbers and files, and every input error raised before any episode."""
+"""``batpal.eval.run``: the cross table's numbers and files, and every input error raised before any episode."""
 
 from __future__ import annotations
 
 import csv
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
-from batpal.evaluate import evaluate, parse_defenders
+from batpal.eval.run import evaluate
 from tests.eval.conftest import compose_evaluate
 
-REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG"
 
 
@@ -78,42 +74,9 @@ def test_defenders_of_different_envs_are_refused(game_run, mappo_run, tmp_path):
     _fails(tmp_path, "defenders play different envs: BATPAL", f"defenders=[{game_run},{other}]")
 
 
-def test_parse_defenders_labels():
-    assert parse_defenders(["runs/a", "EIR=runs/b"]) == [(None, Path("runs/a")), ("EIR", Path("runs/b"))]
-    assert parse_defenders(OmegaConf.create({"KT": "runs/c"})) == [("KT", Path("runs/c"))]
-
-
 def test_repeated_labels_become_unique(game_run, tmp_path):
     out = tmp_path / "eval"
     figures = evaluate(
         compose_evaluate(f"defenders=[{game_run},{game_run}]", "attacks=[noop]", "episodes=1", f"run_dir={out}")
     )
     assert list(figures["defenders"]) == ["BATPAL", "BATPAL (batpal)"]
-
-
-def test_command_line(game_run, tmp_path):
-    out = tmp_path / "cli"
-    cmd = [
-        sys.executable,
-        "-m",
-        "batpal.evaluate",
-        "experiment=mpe_spread",
-        f"defenders={{BATPAL:{game_run}}}",
-        "attacks=[none,severity_2]",
-        "episodes=2",
-        f"hydra.run.dir={out}",
-    ]
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    rows = list(csv.DictReader(open(out / "cross_table.csv")))
-    assert [(r["attack"], r["defender"], r["episodes"]) for r in rows] == [
-        ("No attack", "BATPAL", "2"),
-        ("Severity 2", "BATPAL", "6"),
-    ]
-
-
-@pytest.mark.parametrize("experiment", sorted(p.stem for p in (REPO / "configs" / "experiment").glob("*.yaml")))
-def test_evaluate_config_composes_with_every_experiment(experiment):
-    cfg = compose_evaluate(f"experiment={experiment}")
-    assert cfg.env.name == OmegaConf.load(REPO / "configs" / "experiment" / f"{experiment}.yaml").experiment_name
-    assert cfg.episodes == 50 and cfg.defenders is None and list(cfg.attacks) == ["none", "random", "noop"]

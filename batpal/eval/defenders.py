@@ -1,9 +1,9 @@
-"""Frozen defenders read from run directories, and the attacked team: a defender's policy with one slot hijacked.
+"""Frozen defenders read from run directories: a finished run's team, its env facts and its pi0.
 
 A defender is a finished run: a MAPPO run (pretrain only: ``pi0.pt``) plays pi0 for every agent; a BATPAL-family
 run (``defender.pt``) plays pi_omega on chi's belief (no teacher forcing), as in the paper's evaluation
 (section 5). Attacks and the RL attack trainer only see this interface: ``decorate`` an env, take ``policy()``,
-and wrap it in ``AttackedTeam`` with an attack that writes ``("adversary", "action")``.
+and wrap it in ``AttackedTeam`` (``batpal.eval.attacked_team``) with an attack that writes ``("adversary", "action")``.
 
 ``victims`` = m is how many agents one attacked episode hands to the attack (``game.victims``, section D.5):
 the env's ``"victim"`` is then a victim-set index of ``space.sets`` and the attack plays each of the set's
@@ -25,11 +25,11 @@ from torchrl.envs import InitTracker, TransformedEnv
 from torchrl.modules import MaskedCategorical, ProbabilisticActor
 
 from batpal.artifacts import REFERENCE_POLICY, load_reference_policy
-from batpal.eval.victims import FixedVictims
+from batpal.game.fixed_victims import FixedVictims
 from batpal.game.types import TypeSpace
 from batpal.nn.actor import AgentActorNet, actor_net
 
-AGENTS, ADVERSARY = "agents", "adversary"
+AGENTS = "agents"
 DEFENDER_WEIGHTS = "defender.pt"
 CONFIG = "config.yaml"
 METHOD_LABELS = {
@@ -58,7 +58,7 @@ class Defender(ABC):
         self.dims: dict[str, int] = dict(meta["dims"])
         self.env_kwargs: dict[str, Any] = OmegaConf.to_container(cfg.env.get("kwargs", {})) or {}
         self.max_episode_steps: int = int(cfg.env.max_episode_steps)
-        self.gamma: float = float(OmegaConf.select(cfg, "algo.gamma", default=0.99))
+        self.gamma: float = float(OmegaConf.select(cfg, "ppo.gamma", default=0.99))
         self.name: str = name or self.label_of(cfg)
         self.victims: int = int(OmegaConf.select(cfg, "game.victims", default=1) or 1)
 
@@ -125,7 +125,7 @@ class GameDefender(Defender):
     default_name = "BATPAL"
 
     def __init__(self, run_dir: str | Path, name: str | None = None, severity: int = 1) -> None:
-        from batpal.stages.game import load_game_module
+        from batpal.modules.factory import load_game_module
 
         super().__init__(run_dir, name)
         self.module = load_game_module(self.run_dir, DEFENDER_WEIGHTS).requires_grad_(False)
@@ -178,52 +178,6 @@ class SampledTeam(TensorDictModuleBase):
         return td
 
 
-class AttackedTeam(TensorDictModuleBase):
-    """Runs the team, then the attack, and puts ``("adversary", "action")`` into slot ``victim`` where victim >= 0.
-
-    With ``victim_sets`` [n_sets, m] (m > 1 victims) ``victim`` is a set index: the single-victim attack runs
-    once per member j, seeing ``victim`` = the j-th agent of the set, and each member's slot gets its action
-    (``("adversary", "action")`` [B, m]). The env steps (and ``PreviousAction`` records for chi) the final
-    actions, so the belief sees the attack.
-    """
-
-    def __init__(
-        self, team: TensorDictModuleBase, attack: TensorDictModuleBase, victim_sets: torch.Tensor | None = None
-    ) -> None:
-        super().__init__()
-        self.team, self.attack = team, attack
-        self.victim_sets = victim_sets
-        self.in_keys = _unique([*team.in_keys, *attack.in_keys, "victim"])
-        self.out_keys = _unique([*team.out_keys, *attack.out_keys, (AGENTS, "action")])
-
-    def forward(self, td: TensorDictBase) -> TensorDictBase:
-        td = self.team(td)
-        if self.victim_sets is not None and self.victim_sets.shape[-1] > 1:
-            return self._attack_sets(td, self.victim_sets)
-        td = self.attack(td)
-        actions, victim = td.get((AGENTS, "action")), td.get("victim")  # [B, N], [B]
-        n_agents = actions.shape[-1]
-        slot = torch.nn.functional.one_hot(victim.clamp(min=0), n_agents).bool() & (victim >= 0).unsqueeze(-1)
-        td.set((AGENTS, "action"), torch.where(slot, td.get((ADVERSARY, "action")).unsqueeze(-1), actions))
-        return td
-
-    def _attack_sets(self, td: TensorDictBase, sets: torch.Tensor) -> TensorDictBase:
-        """The attack on each member of the env's victim set, on that member's observation; -1: no attack."""
-        actions, victim_set = td.get((AGENTS, "action")), td.get("victim")  # [B, N], [B] set index
-        attacked = victim_set >= 0
-        who = sets.to(actions.device)[victim_set.clamp(min=0)]  # [B, m]
-        chosen = []
-        for j in range(who.shape[-1]):
-            td.set("victim", torch.where(attacked, who[:, j], -1))  # the single-victim view of member j
-            chosen.append(self.attack(td).get((ADVERSARY, "action")))  # [B]
-        td.set("victim", victim_set)
-        adv_action = torch.stack(chosen, dim=-1)  # [B, m]
-        hijacked = actions.scatter(1, who, adv_action)
-        td.set((AGENTS, "action"), torch.where(attacked.unsqueeze(-1), hijacked, actions))
-        td.set((ADVERSARY, "action"), adv_action)
-        return td
-
-
 def load_defender(run_dir: str | Path, name: str | None = None, severity: int = 1) -> Defender:
     """The defender of a finished run: BATPAL-family if it holds ``defender.pt``, else MAPPO (pi0 alone).
 
@@ -245,11 +199,3 @@ def _require(run_dir: Path, file: str, what: str) -> None:
             f"`python -m batpal.fit` holding {CONFIG}, {REFERENCE_POLICY} and, for BATPAL-family runs, "
             f"{DEFENDER_WEIGHTS}."
         )
-
-
-def _unique(keys: list) -> list:
-    out: list = []
-    for key in keys:
-        if key not in out:
-            out.append(key)
-    return out

@@ -16,8 +16,8 @@ from tests.test_game_pipeline import GAME
 TINY_ATTACK = [
     "experiment=mpe_spread",
     "env.num_envs=16",
-    "algo.rollout_steps=25",
-    "algo.ppo_epochs=2",
+    "ppo.rollout_steps=25",
+    "ppo.ppo_epochs=2",
     "model.hidden=[32,32]",
     "trainer.enable_progress_bar=false",
     "attack.frames=1600",

@@ -1,5 +1,5 @@
-"""``python -m batpal.attack`` on tiny MPE defenders: artefacts in the evaluator's format, the reward the adversary
-trains on, exact resume, and clear errors before any compute."""
+"""``python -m batpal.attack`` (``batpal.stages.attack``) on tiny MPE defenders: artefacts in the evaluator's format,
+the reward the adversary trains on, each attack's c, exact resume, and clear errors before any compute."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from torch import nn
 from torchrl.envs.utils import ExplorationType, set_exploration_type
 from torchrl.modules import MLP
 
-from batpal.attack import build_attack_module, train_attack
 from batpal.attacks.checkpoint import load_trained_attack
-from batpal.defenders import load_defender
 from batpal.envs import make
-from batpal.eval.under_attack import evaluate_under_attack
+from batpal.eval.attacked import evaluate_under_attack
+from batpal.eval.defenders import load_defender
 from batpal.nn.actor import actor_net
 from batpal.nn.adversary import adversary_input
-from tests.attacks_training.conftest import attack_config
+from batpal.stages.attack import build_attack_module, train_attack
+from tests.stages.conftest import attack_config
 
 AGENTS, ADVERSARY = "agents", "adversary"
 ATTACK_KEYS = {"kind", "env", "dims", "hidden", "activation", "c", "defender", "state_dict"}
@@ -113,6 +113,13 @@ def test_the_adversary_trains_on_minus_team_reward_minus_c_times_detectability(d
     assert torch.equal(executed, batch[ADVERSARY, "action"])
     assert (victim[:, :50] == victim[:, :1]).all() and (victim[:, 50:] == victim[:, 50:51]).all()
     assert (victim[:, 0] != victim[:, 50]).any()
+
+
+def test_act_ignores_detectability_and_dyn2_weighs_it_more_than_dyn1(tmp_path):
+    c = {kind: attack_config(kind, "unused", tmp_path).attack for kind in ("act", "dyn1", "dyn2")}
+    assert [c[k].name for k in c] == ["act", "dyn1", "dyn2"]
+    assert c["act"].c == 0.0
+    assert 0.0 < c["dyn1"].c < c["dyn2"].c
 
 
 def test_resume_from_last_reproduces_a_run_left_alone(defender_runs, tmp_path):

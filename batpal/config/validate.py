@@ -1,0 +1,199 @@
+"""The one validator of a composed config: every bad value fails in milliseconds, before any compute, naming its key.
+
+Types and misspelt keys are refused earlier, by the schemas (``batpal.config.schema``) at composition.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+from batpal.config.schema import FitConfig
+from batpal.envs.registry import check_env_available, check_env_name
+
+STAGES = ("pretrain", "calibrate", "adversarial")
+METHODS = ("batpal", "mappo", "eir_mappo", "gen_maxmin", "rap", "kt", "fixed_types")
+PRIORS = ("uniform", "authors")
+BELIEF_MODES = ("softmax", "sigmoid")
+BELIEF_SOURCES = ("belief", "true", "none")
+ADVERSARY_UPDATES = ("all", "drawn")
+ACTIVATIONS = ("relu", "tanh", "elu")
+
+
+def _check(ok: bool, key: str, rule: str, value: Any) -> None:
+    if not ok:
+        raise ValueError(f"{key} must be {rule}, got {value!r}.")
+
+
+def _in(key: str, value: Any, allowed: tuple) -> None:
+    _check(value in allowed, key, f"one of {', '.join(map(str, allowed))}", value)
+
+
+def _between(key: str, value: float, low: float, high: float, *, low_open: bool, high_open: bool) -> None:
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    _check(math.isfinite(value) and above and below, key, f"in {interval}", value)
+
+
+def _positive(key: str, value: float) -> None:
+    _check(math.isfinite(value) and value > 0, key, "> 0", value)
+
+
+def _at_least(key: str, value: int, low: int) -> None:
+    _check(int(value) == value and value >= low, key, f"an integer >= {low}", value)
+
+
+def validate_ppo(prefix: str, ppo: dict[str, Any]) -> None:
+    """PPO settings of one node (``ppo`` or a stage's ``<stage>.ppo``, resolved)."""
+    checks: dict[str, Callable[[str, Any], None]] = {
+        "rollout_steps": lambda k, v: _at_least(k, v, 1),
+        "gamma": lambda k, v: _between(k, v, 0.0, 1.0, low_open=True, high_open=True),
+        "gae_lambda": lambda k, v: _between(k, v, 0.0, 1.0, low_open=False, high_open=False),
+        "clip_epsilon": _positive,
+        "entropy_coeff": lambda k, v: _check(math.isfinite(v) and v >= 0, k, ">= 0", v),
+        "actor_lr": _positive,
+        "critic_lr": _positive,
+        "ppo_epochs": lambda k, v: _at_least(k, v, 1),
+        "minibatches": lambda k, v: _at_least(k, v, 1),
+        "max_grad_norm": _positive,
+    }
+    for key, value in ppo.items():
+        if key in checks:
+            checks[key](f"{prefix}.{key}", value)
+
+
+def check_schema(cfg: DictConfig, schema: type) -> None:
+    """Every key is a field of ``schema`` (a key appended with ``+``, e.g. ``+game.barrier_lambd=0.1``, is not
+    checked at composition) and every value has its field's type."""
+    try:
+        OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.to_container(cfg, resolve=False))
+    except (ConfigKeyError, ValidationError) as err:
+        raise ValueError(f"config key {err.full_key!r}: {err.msg}") from err
+
+
+def validate_run(cfg: DictConfig, stages: tuple[str, ...] = ()) -> None:
+    """What every entry point shares: env, seed, model, the shared ``ppo`` and the named stages' budgets."""
+    check_env_name(cfg.env.name)
+    _at_least("env.num_envs", cfg.env.num_envs, 1)
+    _at_least("env.max_episode_steps", cfg.env.max_episode_steps, 1)
+    _at_least("seed", cfg.seed, 0)
+    widths = list(cfg.model.hidden)
+    _check(len(widths) >= 1 and all(h >= 1 for h in widths), "model.hidden", "a non-empty list of widths >= 1", widths)
+    _in("model.activation", cfg.model.activation, ACTIVATIONS)
+    validate_ppo("ppo", OmegaConf.to_container(cfg.ppo, resolve=True))
+    for stage in stages:
+        node = cfg[stage]
+        for key in ("frames", "eval_episodes", "iters_per_epoch"):
+            _at_least(f"{stage}.{key}", node[key], 1)
+        validate_ppo(f"{stage}.ppo", OmegaConf.to_container(node.ppo, resolve=True))
+
+
+def validate(cfg: DictConfig) -> None:
+    """``batpal.fit``'s config: stages, method, every stage's budget and PPO node, the game; then whether the env
+    can be built at all (SMAC without StarCraft II: its install steps)."""
+    check_schema(cfg, FitConfig)
+    unknown = [s for s in cfg.stages if s not in STAGES]
+    _check(not unknown, "stages", f"a list from {', '.join(STAGES)} (unknown: {unknown})", list(cfg.stages))
+    _in("method", cfg.method, METHODS)
+    validate_game(cfg)  # first: a stage's PPO node may follow a game value (calibrate.ppo.actor_lr: alpha)
+    validate_run(cfg, STAGES)
+    check_env_available(cfg.env.name)  # e.g. smacv2 / StarCraft II absent: install steps, before any compute
+    check_victims(cfg)
+
+
+def validate_game(cfg: DictConfig) -> None:
+    """The type game (sections 3-4): sizes, sets of names, shares in range, lambda > 0, Vmax > Vmin^v (eq. 3),
+    zeta below half a band where the band is known, and alpha >= beta (eq. 16-17: a warning)."""
+    game = cfg.game
+    _at_least("game.K", game.K, 1)
+    _at_least("game.victims", game.victims, 1)
+    _in("game.prior", game.prior, PRIORS)
+    _between("game.benign_prob", game.benign_prob, 0.0, 1.0, low_open=False, high_open=True)
+    _between("game.world1_fraction", game.world1_fraction, 0.0, 1.0, low_open=True, high_open=False)
+    _positive("game.barrier_lambda", game.barrier_lambda)
+    _check(math.isfinite(game.zeta) and game.zeta >= 0, "game.zeta", ">= 0", game.zeta)
+    _positive("game.adversary_lr", game.adversary_lr)
+    _check(game.adversary_entropy_coeff >= 0, "game.adversary_entropy_coeff", ">= 0", game.adversary_entropy_coeff)
+    _positive("game.belief_lr", game.belief_lr)
+    _at_least("game.belief_hidden", game.belief_hidden, 1)
+    _between("game.belief_batch", game.belief_batch, 0.0, 1.0, low_open=True, high_open=False)
+    _in("game.belief_mode", game.belief_mode, BELIEF_MODES)
+    _in("game.belief_source", str(game.belief_source).lower(), BELIEF_SOURCES)
+    _between("game.teacher_forcing_until", game.teacher_forcing_until, 0.0, 1.0, low_open=False, high_open=False)
+    _in("game.adversary_updates", game.adversary_updates, ADVERSARY_UPDATES)
+    _between("game.attack_prob", game.attack_prob, 0.0, 1.0, low_open=True, high_open=False)
+    _between("game.v0_smoothing", game.v0_smoothing, 0.0, 1.0, low_open=False, high_open=True)
+    fixed = list(game.fixed_adversaries)
+    if fixed:
+        _check(len(fixed) == game.K, "game.K", f"the number of game.fixed_adversaries ({len(fixed)})", game.K)
+    elif game.constrained and game.world1_fraction >= 1.0 and "adversarial" in cfg.stages:
+        raise ValueError(
+            "game.world1_fraction=1 leaves no world-0 envs, so V(0) and the bands of eq. 14 cannot be estimated: "
+            "use a fraction in (0, 1), or game.constrained=false (EIR-MAPPO, Gen-Maxmin, RAP)."
+        )
+    _check_bounds(game)
+    beta = float(cfg.adversarial.ppo.actor_lr)
+    if float(game.adversary_lr) < beta:
+        warnings.warn(
+            f"game.adversary_lr (alpha={game.adversary_lr}) < adversarial.ppo.actor_lr (beta={beta}): the "
+            "two-timescale update (eq. 16-17) assumes alpha >= beta so that psi_k tracks a quasi-static pi_omega.",
+            stacklevel=3,
+        )
+
+
+def _vmins(vmin: Any) -> list[float] | None:
+    if vmin is None:
+        return None
+    return [float(x) for x in vmin] if OmegaConf.is_list(vmin) or isinstance(vmin, list) else [float(vmin)]
+
+
+def _check_bounds(game: DictConfig) -> None:
+    """Vmax > every Vmin^v (eq. 3), and zeta < half the narrowest band (eq. 14's interior is not empty)."""
+    vmins = _vmins(game.vmin)
+    if vmins is not None and not vmins:
+        raise ValueError("game.vmin must be a number or a non-empty per-victim(-set) list, got [].")
+    if game.vmax is None or vmins is None:
+        return
+    for v, low in enumerate(vmins):
+        if not float(game.vmax) > low:
+            raise ValueError(f"game.vmax must exceed game.vmin (eq. 3): vmax={game.vmax}, vmin[{v}]={low}.")
+    check_zeta(float(game.zeta), float(game.vmax), vmins, int(game.K))
+
+
+def check_zeta(zeta: float, vmax: float, vmins: list[float], K: int) -> None:
+    """Eq. 14's interior [l + zeta, h - zeta] must not be empty: zeta < (Vmax - Vmin^v) / (2 K) for every v."""
+    half_band = min((vmax - low) / (2 * K) for low in vmins)
+    if not zeta < half_band:
+        raise ValueError(
+            f"game.zeta={zeta} must be smaller than half the narrowest band ({half_band:.4g} value units, "
+            f"K={K}, Vmax={vmax:.4g}, Vmin={min(vmins):.4g}): eq. 14's interior [l + zeta, h - zeta] would be empty."
+        )
+
+
+def check_victims(cfg: DictConfig) -> None:
+    """1 <= game.victims < N (appendix D.5: one agent at least stays on the team) and one Vmin per victim set when
+    game.vmin is a list; N is read off a one-env instance, built only when needed."""
+    victims, vmins = int(cfg.game.victims), _vmins(cfg.game.vmin)
+    if victims == 1 and (vmins is None or len(vmins) == 1):
+        return
+    from batpal.game.types import TypeSpace
+    from batpal.modules.mappo import env_dims
+
+    n_agents = env_dims(cfg.env.name, int(cfg.seed), OmegaConf.to_container(cfg.env.kwargs))["n_agents"]
+    if victims >= n_agents:
+        raise ValueError(
+            f"game.victims={victims} must be < the {n_agents} agents of env {cfg.env.name!r}: "
+            "at least one agent must stay on the team."
+        )
+    n_sets = TypeSpace(n_agents, 1, victims).n_sets
+    if vmins is not None and len(vmins) not in (1, n_sets):
+        raise ValueError(
+            f"game.vmin lists {len(vmins)} values; it must be one number or one per victim set ({n_sets} sets of "
+            f"{victims} of {n_agents} agents)."
+        )

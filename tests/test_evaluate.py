@@ -1,0 +1,49 @@
+"""``python -m batpal.evaluate``: the command line on a tiny BATPAL run, and its config with every experiment."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from tests.eval.conftest import compose_evaluate
+from tests.tiny_run import tiny_game_run
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def game_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_game_run(tmp_path_factory)
+
+
+def test_command_line(game_run, tmp_path):
+    out = tmp_path / "cli"
+    cmd = [
+        sys.executable,
+        "-m",
+        "batpal.evaluate",
+        "experiment=mpe_spread",
+        f"defenders={{BATPAL:{game_run}}}",
+        "attacks=[none,severity_2]",
+        "episodes=2",
+        f"hydra.run.dir={out}",
+    ]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = list(csv.DictReader(open(out / "cross_table.csv")))
+    assert [(r["attack"], r["defender"], r["episodes"]) for r in rows] == [
+        ("No attack", "BATPAL", "2"),
+        ("Severity 2", "BATPAL", "6"),
+    ]
+
+
+@pytest.mark.parametrize("experiment", sorted(p.stem for p in (REPO / "configs" / "experiment").glob("*.yaml")))
+def test_evaluate_config_composes_with_every_experiment(experiment):
+    cfg = compose_evaluate(f"experiment={experiment}")
+    assert cfg.env.name == OmegaConf.load(REPO / "configs" / "experiment" / f"{experiment}.yaml").experiment_name
+    assert cfg.episodes == 50 and cfg.defenders is None and list(cfg.attacks) == ["none", "random", "noop"]
