@@ -29,6 +29,20 @@ TINY = [
     "stages=[pretrain]",
 ]
 
+# the game stages, shrunk: calibrate and adversarial on top of TINY's pretrain
+GAME = [
+    "stages=[pretrain,calibrate,adversarial]",
+    "calibrate.frames=800",
+    "calibrate.iters_per_epoch=1",
+    "calibrate.eval_episodes=6",
+    "adversarial.frames=1600",
+    "adversarial.iters_per_epoch=2",
+    "adversarial.eval_episodes=4",
+    "calibrate.ppo.ppo_epochs=2",
+    "adversarial.ppo.ppo_epochs=2",
+    "game.vmin=-400",  # a tiny pi0 cannot be hurt reliably; Vmax stays calibrated
+]
+
 
 def compose_config(overrides: list[str], run_dir: Path | None = None) -> DictConfig:
     """``fit.yaml`` composed with ``overrides`` (and ``run_dir``), exactly as ``python -m batpal.fit`` would."""

@@ -33,7 +33,7 @@ def test_unknown_env_lists_the_registered_envs(tiny_cfg):
         ("env.num_envs=0", "env.num_envs must be an integer >= 1"),
         ("pretrain.frames=0", "pretrain.frames must be an integer >= 1"),
         ("ppo.rollout_steps=0", "ppo.rollout_steps must be an integer >= 1"),
-        ("stages=[pretrian]", "unknown: \[.pretrian.\]"),
+        ("stages=[pretrian]", r"unknown: \[.pretrian.\]"),
     ],
 )
 def test_bad_sizes_fail_fast(tiny_cfg, override, message):

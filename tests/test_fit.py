@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from batpal.artifacts import load_reference_policy
@@ -57,6 +58,7 @@ def test_resume_after_a_stop_reproduces_the_uninterrupted_run(tiny_cfg):
         assert first[key] == resumed["pretrain"][key], key
 
 
+@pytest.mark.slow  # end to end, over 30 s
 def test_ddp_on_two_cpu_processes_trains_checkpoints_and_resumes(tmp_path):
     """Lightning DDP (gloo) through the real CLI: 2 ranks train, checkpoint, and resume with ckpt_path=last."""
     run_dir = tmp_path / "ddp"

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from batpal.fit import fit
-from tests.conftest import TINY, compose_config
-from tests.test_game_pipeline import GAME
+from tests.conftest import GAME, TINY, compose_config
 
 _BUILT: dict[str, Path] = {}
 

@@ -17,8 +17,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from batpal.analysis.sweep import gather_sweep
-from tests.conftest import TINY
-from tests.test_game_pipeline import GAME
+from tests.conftest import GAME, TINY
 
 REPO = Path(__file__).resolve().parents[2]
 FASTER = ["pretrain.frames=400", "pretrain.iters_per_epoch=1", "calibrate.frames=400", "adversarial.frames=400"]
@@ -39,6 +38,7 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
 
 
+@pytest.mark.slow  # end to end, over 30 s
 def test_multirun_gives_each_job_its_run_dir_and_the_table_gathers_them(tmp_path: Path) -> None:
     search, sweep = _tiny_group(tmp_path / "configs"), tmp_path / "sweep"
     fit = _run(

@@ -11,6 +11,7 @@ from nbclient import NotebookClient
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "belief_trajectories.ipynb"
 
 
+@pytest.mark.slow  # end to end, over 30 s
 def test_notebook_runs_on_a_tiny_run_and_plots(game_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATPAL_RUN_DIR", str(game_run))  # the kernel inherits this process's environment
     monkeypatch.setenv("OMP_NUM_THREADS", "1")

@@ -9,8 +9,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from batpal.fit import fit
-from tests.conftest import CONFIGS, TINY, compose_config
-from tests.test_game_pipeline import GAME
+from tests.conftest import CONFIGS, GAME, TINY, compose_config
 
 # 16 envs x 25 steps = 400 frames per iteration; 4 iterations in 2 epochs (a checkpoint after each).
 TINY_ATTACK = [

@@ -13,22 +13,10 @@ import pytest
 import torch
 
 from batpal.fit import fit
-from tests.conftest import TINY
+from tests.conftest import GAME, TINY
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
-GAME = [
-    "stages=[pretrain,calibrate,adversarial]",
-    "calibrate.frames=800",
-    "calibrate.iters_per_epoch=1",
-    "calibrate.eval_episodes=6",
-    "adversarial.frames=1600",
-    "adversarial.iters_per_epoch=2",
-    "adversarial.eval_episodes=4",
-    "calibrate.ppo.ppo_epochs=2",
-    "adversarial.ppo.ppo_epochs=2",
-    "game.vmin=-400",  # a tiny pi0 cannot be hurt reliably; Vmax stays calibrated
-]
 
 
 def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -88,6 +76,7 @@ def _cli(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # end to end, over 30 s
 def test_a_run_killed_with_sigkill_resumes_to_the_same_result(tmp_path):
     """kill -9 in the adversarial stage's second epoch, then ``ckpt_path=last``: same weights, same summary."""
     straight = _cli(tmp_path / "straight")
@@ -151,6 +140,7 @@ def _assert_replicas_identical(run_dir: Path, stages: tuple[str, ...]) -> None:
             torch.testing.assert_close(rank0[key], rank1[key], rtol=0, atol=0, msg=f"{stage}: {key}")
 
 
+@pytest.mark.slow  # end to end, over 30 s
 def test_ddp_pipeline_keeps_ranks_identical_and_resumes(tmp_path):
     """2 CPU processes (gloo): every stage trains, every rank steps the same psi_k (all of them by default, even
     one without data on that rank), the replicas are identical after every stage and after a resume."""

@@ -17,8 +17,7 @@ from batpal.modules.factory import load_game_module
 from batpal.nn.actor import AgentActorNet
 from batpal.nn.adversary import AdversaryPopulation
 from batpal.objectives.ec_ppo import ec_ppo_loss
-from tests.conftest import compose_config
-from tests.test_game_pipeline import GAME
+from tests.conftest import GAME, compose_config
 
 EXPECTED = {  # method -> (stages, K, constrained, world-1 fraction, attack_prob, belief source)
     "batpal": (["pretrain", "calibrate", "adversarial"], 4, True, 0.5, 1.0, "belief"),

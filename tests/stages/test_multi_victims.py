@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from batpal.fit import fit
-from tests.test_game_pipeline import GAME
+from tests.conftest import GAME
 
 SETS = [list(s) for s in combinations(range(4), 2)]  # the 6 victim sets of 2 among 4 agents, in index order
 MULTI = [*GAME, "+env.kwargs.n_agents=4", "game.victims=2", "game.K=2"]
@@ -44,7 +44,7 @@ def test_two_victims_pipeline_writes_per_set_bands_and_severities(tiny_cfg, beli
     module = load_game_module(cfg.run_dir)
     assert module.space.victims == 2 and module.space.size == 1 + 6 * 2
     assert module.belief.out_dim == (13 if belief_mode == "softmax" else 6 + 2)
-    assert load_defender(cfg.run_dir).victims == 2  # evaluated with victim sets (tests/test_multi_victims_evaluate.py)
+    assert load_defender(cfg.run_dir).victims == 2  # evaluated with victim sets (tests/eval/test_multi_victims.py)
     from batpal.modules.attack import single_victim
 
     with pytest.raises(ValueError, match="batpal.attack is single-victim only"):

@@ -19,7 +19,7 @@ from batpal.fit import fit
 from batpal.modules.attack import single_victim
 from tests.conftest import TINY, compose_config
 from tests.eval.conftest import compose_evaluate
-from tests.test_multi_victims_pipeline import MULTI
+from tests.stages.test_multi_victims import MULTI
 
 EPISODES = 2
 
