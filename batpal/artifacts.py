@@ -9,7 +9,9 @@ from typing import Any
 import torch
 from torchrl.modules import ProbabilisticActor
 
+from batpal.atomic import save_weights
 from batpal.nn import make_actor
+from batpal.safe_load import load_weights
 
 AGENTS = "agents"
 REFERENCE_POLICY = "pi0.pt"
@@ -18,17 +20,15 @@ REFERENCE_POLICY = "pi0.pt"
 def save_reference_policy(
     path: str | Path, actor: ProbabilisticActor, env_name: str, dims: dict[str, int], model: Mapping[str, Any]
 ) -> None:
-    """Writes pi0's weights with what is needed to rebuild it (env, sizes, widths, activation)."""
+    """Writes pi0's weights with what is needed to rebuild it (env, sizes, widths, activation), atomically."""
     payload = {
-        "env": env_name,
-        "dims": dict(dims),
-        "hidden": list(model["hidden"]),
+        "env": str(env_name),
+        "dims": {str(k): int(v) for k, v in dims.items()},
+        "hidden": [int(h) for h in model["hidden"]],
         "activation": str(model["activation"]),
         "state_dict": actor.state_dict(),
     }
-    tmp = Path(str(path) + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    save_weights(payload, path, "reference policy")
 
 
 def load_reference_policy(path: str | Path, device: str | torch.device = "cpu") -> tuple[ProbabilisticActor, dict]:
@@ -36,8 +36,8 @@ def load_reference_policy(path: str | Path, device: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"reference policy {path} does not exist; run the pretrain stage first.")
+    payload: dict[str, Any] = load_weights(path, "reference policy", map_location=device)  # data only, never code
     try:
-        payload: dict[str, Any] = torch.load(path, map_location=device, weights_only=False)
         dims = payload["dims"]
         actor = make_actor(
             [(AGENTS, "observation")],
@@ -48,7 +48,7 @@ def load_reference_policy(path: str | Path, device: str | torch.device = "cpu") 
             payload["activation"],
         )
         actor.load_state_dict(payload["state_dict"])
-    except (KeyError, RuntimeError, EOFError, OSError, ValueError) as err:
+    except (KeyError, TypeError, RuntimeError, ValueError) as err:
         raise ValueError(f"reference policy {path} is corrupt or incompatible: {err}") from err
     actor.requires_grad_(False)
     meta = {"env": payload["env"], "dims": dims, "hidden": payload["hidden"], "activation": payload["activation"]}

@@ -1,12 +1,13 @@
-"""Resolve ``ckpt_path`` (a file or "last") and reject a missing or corrupt checkpoint before compute."""
+"""Resolve ``ckpt_path`` (a file or "last") and reject a missing or corrupt checkpoint, or one holding more than
+plain data (``batpal.safe_load``), before compute."""
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
+
+from batpal.safe_load import load_weights
 
 LAST = "last.ckpt"
 
@@ -27,16 +28,18 @@ def resolve_checkpoint(ckpt_path: str | None, run_dir: str | Path) -> Path | Non
     path = last if ckpt_path == "last" else Path(ckpt_path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist (ckpt_path={ckpt_path!r}).")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
-        raise ValueError(f"checkpoint {path} is corrupt and cannot be loaded: {err}") from err
-    if not isinstance(state, dict) or "state_dict" not in state or "rollout_state" not in state:
+    state = load_weights(path, "checkpoint")  # data only, before Lightning reads it (also with weights_only)
+    if not isinstance(state, dict) or "state_dict" not in state or not isinstance(state.get("rollout_state"), dict):
         raise ValueError(f"checkpoint {path} is not a batpal Lightning checkpoint.")
+    if any(isinstance(state["rollout_state"].get(key), torch.Tensor) for key in ("sim", "transforms")):
+        raise ValueError(
+            f"checkpoint {path} was written by an older batpal that stored the env state pickled inside a tensor; "
+            "it cannot be resumed without unpickling that (which could run code): start the stage afresh."
+        )
     return path
 
 
 def checkpoint_stage(path: Path) -> str:
     """The stage (pretrain, calibrate, adversarial) that wrote checkpoint ``path``."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = load_weights(path, "checkpoint")
     return str(state["rollout_state"].get("stage", "pretrain"))

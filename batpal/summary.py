@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from batpal.atomic import write_text_atomic
+
 
 class Summary:
     """Read-modify-write of ``<run dir>/summary.json``; a stage's entry is replaced whole."""
@@ -24,6 +26,4 @@ class Summary:
     def write_stage(self, name: str, figures: dict[str, Any]) -> None:
         data = self.read()
         data[name] = figures
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        tmp.replace(self.path)  # atomic: a kill never leaves half a file
+        write_text_atomic(self.path, json.dumps(data, indent=2, sort_keys=True))  # a kill never leaves half a file

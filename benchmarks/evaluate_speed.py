@@ -13,6 +13,7 @@ The figure is the whole ``evaluate(cfg)`` call: loading, checks, 66 batched cell
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import tempfile
 import time
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
+from batpal.atomic import save_weights
 from batpal.eval.defenders import load_defender
 from batpal.eval.run import evaluate
 
@@ -30,10 +33,15 @@ TRAINED = {"act": 2, "dyn1": 3, "dyn2": 4}  # stand-in kind -> the psi_k whose w
 
 
 def mappo_copy(run: Path, into: Path) -> Path:
-    """The run's pretrain stage alone (config, pi0, metrics): a MAPPO defender."""
+    """The run's pretrain stage alone (config saying method mappo, stages [pretrain]; pi0, metrics): a MAPPO
+    defender (``batpal.evaluate`` refuses a run whose stages include adversarial without its defender.pt)."""
     into.mkdir()
-    for name in ("config.yaml", "pi0.pt", "summary.json"):
-        shutil.copy(run / name, into / name)
+    shutil.copy(run / "pi0.pt", into / "pi0.pt")
+    cfg = OmegaConf.load(run / "config.yaml")
+    cfg.method, cfg.stages = "mappo", ["pretrain"]
+    OmegaConf.save(cfg, into / "config.yaml")
+    summary = json.loads((run / "summary.json").read_text())
+    (into / "summary.json").write_text(json.dumps({"pretrain": summary["pretrain"]}))
     if (run / "metrics" / "pretrain").is_dir():
         shutil.copytree(run / "metrics" / "pretrain", into / "metrics" / "pretrain")
     return into
@@ -53,7 +61,7 @@ def trained_stand_in(run: Path, kind: str, k: int, into: Path) -> Path:
         "defender": str(run),
         "state_dict": defender.module.adversaries.nets[k - 1].state_dict(),
     }
-    torch.save(payload, into / "attack.pt")
+    save_weights(payload, into / "attack.pt", "attack")  # plain data: loads with weights_only
     return into
 
 

@@ -64,7 +64,7 @@ ATTACK = {
 
 def _digest(path: Path) -> str:
     """A digest of a weights file's tensors (names, shapes, values), independent of pickling details."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     h = hashlib.sha256()

@@ -29,7 +29,7 @@ def test_fit_writes_the_run_directory(tiny_cfg):
     pre = summary["pretrain"]
     assert pre["frames"] == 1600
     assert pre["eval_episodes"] == 8
-    assert -200.0 < pre["return_mean"] < 0.0  # MPE team returns are negative
+    assert -400.0 < pre["return_mean"] < 0.0  # MPE team returns are negative
     assert abs(pre["return_normalized"] - (pre["return_mean"] + 189.0) / 142.0) < 1e-9
     assert pre["vmax"] > pre["return_mean"]  # discounting shrinks negative returns towards 0
     assert pre["vmax_ci95"][0] <= pre["vmax"] <= pre["vmax_ci95"][1]

@@ -18,6 +18,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from batpal.analysis.sweep_jobs import Job, find_jobs
+from batpal.atomic import atomic_write, write_text_atomic
 
 # Keys that may differ between the jobs of one table (besides the column key).
 FREE_KEYS = ("seed", "run_dir", "ckpt_path", "stages")
@@ -67,7 +68,7 @@ class SweepTable:
     def write_csv(self, path: str | Path) -> None:
         """One line per row; per column its mean, standard error and n (empty where undefined)."""
         header = ["attack"] + [f"{self.by}={c} {s}" for c in self.columns for s in ("mean", "se", "n")]
-        with open(path, "w", newline="") as f:
+        with atomic_write(path, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(header)
             for row in self.rows:
@@ -111,7 +112,7 @@ def write_sweep_table(table: SweepTable, out_dir: str | Path) -> tuple[Path, Pat
     out_dir = Path(out_dir)
     csv_path, md_path = out_dir / "sweep_table.csv", out_dir / "sweep_table.md"
     table.write_csv(csv_path)
-    md_path.write_text(table.to_markdown())
+    write_text_atomic(md_path, table.to_markdown())
     return csv_path, md_path
 
 

@@ -2,7 +2,8 @@
 
 An attack reads ``("agents", "observation")`` [B, N, obs], ``("agents", "action_mask")`` [B, N, A] and
 ``"victim"`` [B] (-1: no attack in that env) and writes ``("adversary", "action")`` [B] long; ``AttackedTeam``
-puts it into the victim's slot. Subclasses implement ``act``; legality of every chosen action is checked.
+puts it into the victim's slot. Subclasses implement ``act``; every chosen action is checked: an integer dtype
+(float actions are refused, never truncated), within 0..A-1, and allowed by the victim's action mask.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tensordict.nn import TensorDictModuleBase
 
 AGENTS, ADVERSARY = "agents", "adversary"
 OBSERVATION, ACTION_MASK, VICTIM_ACTION = (AGENTS, "observation"), (AGENTS, "action_mask"), (ADVERSARY, "action")
+INTEGER_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)  # never float or bool
 
 
 class Attack(TensorDictModuleBase, ABC):
@@ -42,9 +44,18 @@ class Attack(TensorDictModuleBase, ABC):
                 f"attack {self.label!r} returned actions of shape {list(action.shape)}, "
                 f"expected one per env {list(victim.shape)}."
             )
+        if action.dtype not in INTEGER_DTYPES:
+            raise TypeError(
+                f"attack {self.label!r} returned actions of dtype {action.dtype}; actions are action indices, an "
+                "integer tensor (torch.long): round or argmax them in the attack, they are not truncated here."
+            )
         action = action.long()
-        legal = victim_mask.gather(-1, action.clamp(0, mask.shape[-1] - 1).unsqueeze(-1)).squeeze(-1)
-        legal &= (action >= 0) & (action < mask.shape[-1])
+        n_actions = mask.shape[-1]
+        outside = (victim >= 0) & ((action < 0) | (action >= n_actions))
+        if bool(outside.any()):
+            bad = action[outside][:5].tolist()
+            raise ValueError(f"attack {self.label!r} chose actions outside 0..{n_actions - 1}: {bad}.")
+        legal = victim_mask.gather(-1, action.clamp(0, n_actions - 1).unsqueeze(-1)).squeeze(-1)
         if not bool(legal[victim >= 0].all()):
             bad = action[(victim >= 0) & ~legal][:5].tolist()
             raise ValueError(f"attack {self.label!r} chose actions the victim's action mask forbids: {bad}.")

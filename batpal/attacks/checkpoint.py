@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 from torchrl.modules import MLP
 
 from batpal.attacks.network import NetworkAttack
 from batpal.nn.activations import activation_class
+from batpal.safe_load import load_weights
 
 ATTACK_WEIGHTS = "attack.pt"
 KIND_LABELS = {"act": "ACT", "dyn1": "DYN-1", "dyn2": "DYN-2"}
@@ -34,7 +34,9 @@ def load_trained_attack(path: str | Path, label: str | None = None) -> NetworkAt
     file = attack_file(path)
     if file is None:
         raise FileNotFoundError(f"{path} is neither an {ATTACK_WEIGHTS} file nor a directory holding one.")
-    payload: dict[str, Any] = torch.load(file, map_location="cpu", weights_only=False)
+    payload: dict[str, Any] = load_weights(file, "attack")  # data only: a file holding code is refused
+    if not isinstance(payload, dict):
+        raise ValueError(f"{file} is not an attack checkpoint: it holds a {type(payload).__name__}, not a dict.")
     missing = [key for key in FIELDS if key not in payload]
     if missing:
         raise ValueError(f"{file} is not an attack checkpoint: it lacks {', '.join(missing)}.")

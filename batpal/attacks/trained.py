@@ -20,6 +20,7 @@ from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModule, TensorDictModuleBase, TensorDictSequential
 from torchrl.modules import MLP, MaskedCategorical, ProbabilisticActor
 
+from batpal.atomic import save_weights
 from batpal.nn.activations import activation_class
 from batpal.nn.adversary import adversary_input
 
@@ -95,14 +96,12 @@ def save_attack(
     """Writes ``attack.pt`` in the format of the module doc (atomically: a kill never leaves half a file)."""
     payload = {
         "kind": check_kind(kind),
-        "env": env_name,
-        "dims": dict(dims),
+        "env": str(env_name),
+        "dims": {str(k): int(v) for k, v in dims.items()},
         "hidden": [int(h) for h in hidden],
         "activation": str(activation),
         "c": float(c),
         "defender": str(defender),
         "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
     }
-    tmp = Path(str(path) + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    save_weights(payload, path, "attack")

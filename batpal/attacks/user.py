@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -43,14 +45,13 @@ class UserAttack(Attack):
 
 
 def load_user_attack(spec: str) -> UserAttack:
-    """Imports ``file.py`` and wraps its ``name``; clear errors for a missing file, name, or a non-callable."""
+    """Imports ``file.py`` and wraps its ``name``; clear errors for a missing file, a syntax error or exception
+    while importing it (file and line), a missing name, or a non-callable."""
     path_str, _, name = spec.rpartition(":")
     path = Path(path_str).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"attack file {path} (from {spec!r}) does not exist.")
-    module_spec = importlib.util.spec_from_file_location(f"batpal_user_attack_{path.stem}", path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    module = _import_file(path)
     if not hasattr(module, name):
         found = [k for k, v in vars(module).items() if callable(v) and not k.startswith("_")]
         raise ValueError(f"{path} defines no {name!r}; its callables: {', '.join(sorted(found)) or 'none'}.")
@@ -58,6 +59,30 @@ def load_user_attack(spec: str) -> UserAttack:
     if not callable(fn):
         raise TypeError(f"{spec}: {name!r} is a {type(fn).__name__}, not a callable or TensorDictModule.")
     return UserAttack(fn, name)
+
+
+def _import_file(path: Path) -> ModuleType:
+    """Runs ``path`` as a module; a syntax error or an exception while importing it names the file and line."""
+    module_spec = importlib.util.spec_from_file_location(f"batpal_user_attack_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except SyntaxError as err:
+        where = f"attack file {err.filename or path}, line {err.lineno}"
+        text = f": {err.text.strip()}" if err.text and err.text.strip() else ""
+        raise ValueError(f"{where}: {type(err).__name__}: {err.msg}{text}") from err
+    except Exception as err:
+        lineno = _line_in(path, err)
+        where = f"attack file {path}" + (f", line {lineno}" if lineno is not None else "")
+        raise ValueError(f"{where}: importing it raised {type(err).__name__}: {err}") from err
+    return module
+
+
+def _line_in(path: Path, err: BaseException) -> int | None:
+    """The line of ``path`` the exception passed through last (the file's statement that raised), if any."""
+    target = path.resolve()
+    lines = [f.lineno for f in traceback.extract_tb(err.__traceback__) if Path(f.filename).resolve() == target]
+    return lines[-1] if lines else None
 
 
 def _positional_arity(fn: Callable[..., Any]) -> int:

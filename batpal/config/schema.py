@@ -47,6 +47,7 @@ class PPOConfig:
     ppo_epochs: int = 5
     minibatches: int = 1
     max_grad_norm: float = 10.0
+    max_kl: float = 100.0  # an update moving a policy further (approximate KL, nats) has diverged: the run stops
 
 
 @dataclass
@@ -192,6 +193,7 @@ class EvaluateConfig(RunConfig):
     max_envs: int = 4096  # envs per batch at most (SMAC: lower it)
     victims: int | None = None  # agents attacked at once; None: the defenders' game.victims
     severity: int = 1  # k of the type (v, k) a BATPAL-family team's attacked episodes carry
+    overwrite: bool = False  # true: replace an earlier evaluation's outputs in run_dir (else refused)
 
 
 def register_configs() -> None:

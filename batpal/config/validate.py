@@ -62,6 +62,7 @@ def validate_ppo(prefix: str, ppo: dict[str, Any]) -> None:
         "ppo_epochs": lambda k, v: _at_least(k, v, 1),
         "minibatches": lambda k, v: _at_least(k, v, 1),
         "max_grad_norm": _positive,
+        "max_kl": _positive,
     }
     for key, value in ppo.items():
         if key in checks:

@@ -151,7 +151,11 @@ class LBFEnv(EnvBase):
         return self._output(with_step=True)
 
     def env_state(self) -> dict:
-        """Snapshot of every game (field, players, step, RNG) so a run can resume mid-episode."""
+        """Snapshot of every game (field, players, step, RNG) so a run can resume mid-episode.
+
+        Plain data only (tensors, lists, tuples, str, int, float, bool, None), so a checkpoint holding it loads with
+        ``torch.load(weights_only=True)``: the field is an int tensor, the numpy RNG state a dict of ints (numpy
+        arrays in it, for other bit generators, become tensors); ``load_env_state`` turns them back exactly."""
         games: list[dict | None] = []
         for env in self.envs:
             if getattr(env, "current_step", None) is None:  # never reset: nothing to save
@@ -159,7 +163,7 @@ class LBFEnv(EnvBase):
                 continue
             games.append(
                 dict(
-                    field=env.field.copy(),
+                    field=torch.from_numpy(env.field.copy()),  # [rows, cols], the field's numpy dtype
                     players=[
                         (tuple(int(x) for x in p.position), int(p.level), float(p.score), float(p.reward))
                         for p in env.players
@@ -167,7 +171,7 @@ class LBFEnv(EnvBase):
                     current_step=int(env.current_step),
                     game_over=bool(env._game_over),
                     food_spawned=float(env._food_spawned),
-                    rng=env.np_random.bit_generator.state,
+                    rng=_plain_rng(env.np_random.bit_generator.state),
                 )
             )
         return dict(seed=self._seed, needs_seed=list(self._needs_seed), games=games)
@@ -181,15 +185,37 @@ class LBFEnv(EnvBase):
             if game is None:
                 self._needs_seed[i] = True
                 continue
-            env.field = game["field"].copy()
+            env.field = np.array(_numpy(game["field"]))  # a copy, same dtype
             for player, (pos, level, score, reward) in zip(env.players, game["players"], strict=True):
                 player.setup(tuple(pos), level, env.field.shape)
                 player.score, player.reward = score, reward
             env.current_step, env._game_over = game["current_step"], game["game_over"]
             env._food_spawned = game["food_spawned"]
-            env.np_random.bit_generator.state = game["rng"]
+            env.np_random.bit_generator.state = _numpy_rng(game["rng"])
             env._gen_valid_moves()
             self._write_obs(i, env._make_gym_obs())
+
+
+def _plain_rng(state: object) -> object:
+    """A numpy bit generator's state as plain data: arrays -> tensors, numpy scalars -> Python numbers."""
+    if isinstance(state, dict):
+        return {str(k): _plain_rng(v) for k, v in state.items()}
+    if isinstance(state, np.ndarray):
+        return torch.from_numpy(state.copy())
+    if isinstance(state, np.generic):
+        return state.item()
+    return state
+
+
+def _numpy_rng(state: object) -> object:
+    """Inverse of :func:`_plain_rng` (tensors -> numpy arrays of the same dtype)."""
+    if isinstance(state, dict):
+        return {k: _numpy_rng(v) for k, v in state.items()}
+    return _numpy(state) if isinstance(state, torch.Tensor) else state
+
+
+def _numpy(x: object) -> np.ndarray:
+    return x.cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def make_lbf(num_envs: int, seed: int, device: torch.device, **kwargs) -> LBFEnv:

@@ -1,5 +1,8 @@
 """Batched torch port of Level-Based Foraging (lbforaging 2.0.0), stepped as one tensor program.
 
+Over 300 lines: one env class whose spawn, step, observation and reward rules must stay together to be read
+against lbforaging's single file rule by rule.
+
 Why: ``LBFEnv`` loops over ``ForagingEnv`` games in Python (~5k env-steps/s); this port steps ``num_envs`` games
 at once with the same rules, masks, observations and rewards (checked step by step against lbforaging in
 ``tests/envs/test_lbf_batched.py``) and the same TensorDict layout and specs as ``LBFEnv``.

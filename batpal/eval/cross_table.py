@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from batpal.atomic import atomic_write
 from batpal.attacks.base import Attack
 from batpal.envs.registry import check_env_name
 from batpal.eval.attacked import evaluate_attack
@@ -74,7 +75,11 @@ def cross_evaluate(
     for attack in attacks:
         for defender in defenders:
             start = time.perf_counter()
-            result = evaluate_attack(defender, attack, episodes, seed=seed, max_envs=max_envs)
+            try:
+                result = evaluate_attack(defender, attack, episodes, seed=seed, max_envs=max_envs)
+            except Exception as err:
+                err.add_note(f"(while playing attack {attack.label!r} against defender {defender.name!r})")
+                raise
             cell = make_cell(attack.label, defender.name, defender.env_name, result, time.perf_counter() - start)
             cells.append(cell)
             if progress is not None:
@@ -83,9 +88,10 @@ def cross_evaluate(
 
 
 def write_csv(cells: Sequence[Cell], path: str | Path) -> None:
-    """One row per (attack, defender), in evaluation order (attacks, then defenders)."""
+    """One row per (attack, defender), in evaluation order (attacks, then defenders); written atomically: a kill
+    never leaves half a table."""
     fields = list(asdict(cells[0])) if cells else [f for f in Cell.__dataclass_fields__]
-    with open(path, "w", newline="") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for cell in cells:

@@ -1,9 +1,13 @@
 """Frozen defenders read from run directories: a finished run's team, its env facts and its pi0.
 
-A defender is a finished run: a MAPPO run (pretrain only: ``pi0.pt``) plays pi0 for every agent; a BATPAL-family
-run (``defender.pt``) plays pi_omega on chi's belief (no teacher forcing), as in the paper's evaluation
-(section 5). Attacks and the RL attack trainer only see this interface: ``decorate`` an env, take ``policy()``,
-and wrap it in ``AttackedTeam`` (``batpal.eval.attacked_team``) with an attack that writes ``("adversary", "action")``.
+A defender is a finished run (``check_finished``: every stage of its config's ``stages`` in its ``summary.json``,
+``pi0.pt``, and ``defender.pt`` where the stages include ``adversarial``). What it is comes from its config, never
+from which files happen to be there: a run without the adversarial stage (``stages=[pretrain]``, method ``mappo``)
+is MAPPO and plays pi0 for every agent; a BATPAL-family run (stages include ``adversarial``) is labelled by its
+``method`` (eir_mappo -> EIR-MAPPO) and plays pi_omega on chi's belief (no teacher forcing), as in the paper's
+evaluation (section 5). Attacks and the RL attack trainer only see this interface: ``decorate`` an env, take
+``policy()``, and wrap it in ``AttackedTeam`` (``batpal.eval.attacked_team``) with an attack that writes
+``("adversary", "action")``.
 
 ``victims`` = m is how many agents one attacked episode hands to the attack (``game.victims``, section D.5):
 the env's ``"victim"`` is then a victim-set index of ``space.sets`` and the attack plays each of the set's
@@ -13,7 +17,9 @@ MAPPO team can be evaluated with any m (``set_victims``).
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,8 @@ from batpal.nn.actor import AgentActorNet, actor_net
 AGENTS = "agents"
 DEFENDER_WEIGHTS = "defender.pt"
 CONFIG = "config.yaml"
+SUMMARY = "summary.json"
+ADVERSARIAL = "adversarial"  # the stage that writes defender.pt
 METHOD_LABELS = {
     "batpal": "BATPAL",
     "mappo": "MAPPO",
@@ -108,7 +116,7 @@ class ReferenceDefender(Defender):
         self._team = SampledTeam(actor_net(self._pi0))
 
     def label_of(self, cfg: Any) -> str:
-        """Always MAPPO: without ``defender.pt`` the team is pi0, whatever method the run was meant for."""
+        """Always MAPPO: a run without the adversarial stage plays pi0, whatever its ``method`` says."""
         return self.default_name
 
     def policy(self) -> TensorDictModuleBase:
@@ -134,6 +142,15 @@ class GameDefender(Defender):
         if not 1 <= severity <= self.K:
             raise ValueError(f"severity must lie in 1..K = 1..{self.K} for {self.run_dir}, got {severity}.")
         self.severity = severity
+
+    def label_of(self, cfg: Any) -> str:
+        """The run's method in the paper's spelling; never MAPPO, whose team is pi0 alone."""
+        if cfg.get("method") == "mappo":
+            raise ValueError(
+                f"defender run {self.run_dir} says method mappo but ran the adversarial stage (its team is "
+                "pi_omega, not MAPPO's pi0); name it explicitly: defenders=['<label>=<run dir>']."
+            )
+        return super().label_of(cfg)
 
     @property
     def K(self) -> int:
@@ -179,17 +196,51 @@ class SampledTeam(TensorDictModuleBase):
 
 
 def load_defender(run_dir: str | Path, name: str | None = None, severity: int = 1) -> Defender:
-    """The defender of a finished run: BATPAL-family if it holds ``defender.pt``, else MAPPO (pi0 alone).
+    """The defender of a finished run (``check_finished``): BATPAL-family if its stages include ``adversarial``
+    (it must then hold ``defender.pt``), else MAPPO (pi0 alone).
 
-    ``name`` labels it (default: the config's algorithm name, else BATPAL / MAPPO); ``severity`` is the k of
-    the type (v, k) a BATPAL-family team's attacked episodes carry.
+    ``name`` labels it (default: the config's method in the paper's spelling, MAPPO for a run without the
+    adversarial stage); ``severity`` is the k of the type (v, k) a BATPAL-family team's attacked episodes carry.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"defender directory {run_dir} does not exist.")
-    if (run_dir / DEFENDER_WEIGHTS).is_file():
+    _require(run_dir, CONFIG, "the run's resolved config")
+    stages = check_finished(run_dir, OmegaConf.load(run_dir / CONFIG))
+    if ADVERSARIAL in stages:
         return GameDefender(run_dir, name, severity)
     return ReferenceDefender(run_dir, name)
+
+
+def check_finished(run_dir: Path, cfg: Any) -> list[str]:
+    """The run's stages, once every one is in its ``summary.json`` and its artefacts exist; clear errors else."""
+    stages = cfg.get("stages")
+    if not isinstance(stages, Sequence) or isinstance(stages, str) or not stages:
+        raise ValueError(
+            f"defender directory {run_dir}: its {CONFIG} has no stages list, so it is not a run directory of "
+            f"`python -m batpal.fit` (whose {CONFIG} names the stages it ran, e.g. stages: [pretrain])."
+        )
+    stages = [str(stage) for stage in stages]
+    _require(run_dir, REFERENCE_POLICY, "the reference policy pi0 of the pretrain stage")
+    summary = run_dir / SUMMARY
+    try:
+        done = json.loads(summary.read_text()) if summary.is_file() else {}
+    except (OSError, ValueError) as err:
+        raise ValueError(f"defender directory {run_dir}: its {SUMMARY} cannot be read ({err}).") from err
+    missing = [stage for stage in stages if stage not in done]
+    if missing:
+        raise ValueError(
+            f"defender run {run_dir} is unfinished: it has not finished stage(s) {missing} of its stages {stages} "
+            f"(not in its {SUMMARY}). Resume it with `python -m batpal.fit ... hydra.run.dir={run_dir} "
+            "ckpt_path=last` first, or pass a finished run."
+        )
+    if ADVERSARIAL in stages and not (run_dir / DEFENDER_WEIGHTS).is_file():
+        raise FileNotFoundError(
+            f"defender run {run_dir} ran the adversarial stage (its stages {stages}) but has no "
+            f"{DEFENDER_WEIGHTS} (its team pi_omega, belief chi and adversaries psi_k), and a BATPAL-family run is "
+            f"never evaluated as its pi0. Restore {DEFENDER_WEIGHTS} (written by the adversarial stage)."
+        )
+    return stages
 
 
 def _require(run_dir: Path, file: str, what: str) -> None:

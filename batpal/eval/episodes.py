@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,15 @@ class Chunk:
 ChunkDecorate = Callable[[TransformedEnv, slice, int], TransformedEnv]
 
 
+@contextmanager
+def _seeded(seed: int, device: str | torch.device) -> Iterator[None]:
+    """Global torch (and CUDA) RNG seeded with ``seed`` inside, restored after."""
+    device = torch.device(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
 @torch.no_grad()
 def play_chunks(
     policy: TensorDictModuleBase,
@@ -98,7 +108,10 @@ def play_chunks(
         if decorate is not None:
             env = decorate(env, slice(done_so_far, done_so_far + n), chunk_seed)
         try:
-            with set_exploration_type(ExplorationType.RANDOM):
+            # the policy's draws from a generator seeded by the chunk, whatever the caller's RNG state: a stage's
+            # final evaluation gives the same figures after a resume as in a run left alone (and leaves the
+            # caller's stream untouched)
+            with _seeded(chunk_seed, device), set_exploration_type(ExplorationType.RANDOM):
                 traj = env.rollout(max_episode_steps, policy, break_when_any_done=False)  # [n, T]
         finally:
             env.close()

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
+from batpal.atomic import savefig_atomic  # noqa: E402
 from batpal.eval.cross_table import Cell, matrix  # noqa: E402
 
 
@@ -29,5 +30,5 @@ def plot_cross_table(cells: Sequence[Cell], path: str | Path, title: str, metric
                 ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9)
     fig.colorbar(image, ax=ax, label=metric)
     ax.set_title(title)
-    fig.savefig(path, dpi=120)
+    savefig_atomic(fig, path, dpi=120)
     plt.close(fig)

@@ -18,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from batpal.atomic import savefig_atomic  # noqa: E402
+
 STAGES = ("pretrain", "adversarial")
 Curve = list[tuple[float, float]]  # (frames, value)
 
@@ -89,5 +91,5 @@ def plot_learning_curves(defenders: Sequence[tuple[str, Path]], path: str | Path
         ax.set_ylabel("training episode return")
         if ax.lines:
             ax.legend(fontsize=7)
-    fig.savefig(path, dpi=110)
+    savefig_atomic(fig, path, dpi=110)
     plt.close(fig)

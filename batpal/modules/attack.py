@@ -36,7 +36,6 @@ from batpal.nn.actor import actor_net
 from batpal.nn.optim import adam
 from batpal.objectives.critics import critic_loss, team_gae
 from batpal.objectives.detectability import adversary_reward, detectability
-from batpal.objectives.guards import NonFiniteGuard
 
 
 def single_victim(defender: Defender) -> Defender:
@@ -91,7 +90,6 @@ class AttackModule(RolloutModule):
             self.actor, None, clip_epsilon=ppo.clip_epsilon, entropy_coeff=ppo.entropy_coeff, normalize_advantage=True
         )
         self.loss.set_keys(action=(ADVERSARY, "action"), sample_log_prob=(ADVERSARY, "log_prob"))
-        self.guard = NonFiniteGuard()
 
     # -- rollouts ------------------------------------------------------------------------------------
     def decorate_env(self, env: TransformedEnv, rank: int) -> TransformedEnv:
@@ -139,9 +137,9 @@ class AttackModule(RolloutModule):
                 mb = flat[idx]
                 out = self.loss(mb.select(ADVERSARY, "advantage"))
                 actor_loss = out["loss_objective"] + out["loss_entropy"]
+                self.guard.check_kl("the actor", out["kl_approx"], self.ppo.max_kl)
                 value_loss = critic_loss(self.critic(self._critic_input(mb)), mb["value_target"], self.norm)
-                if not self.actor_critic_step(opt_actor, opt_critic, actor_loss, value_loss):
-                    continue
+                self.actor_critic_step(opt_actor, opt_critic, actor_loss, value_loss)
                 logs = {
                     "loss_actor": out["loss_objective"].detach(),
                     "loss_critic": value_loss.detach(),
@@ -151,7 +149,6 @@ class AttackModule(RolloutModule):
                 }
         logs["detectability"] = detect.mean()
         logs["adversary_reward"] = reward.mean()
-        logs["nonfinite_skips"] = torch.tensor(float(self.guard.skipped))
         return logs
 
     def _critic_input(self, td: TensorDictBase) -> torch.Tensor:

@@ -87,6 +87,12 @@ class BATPALModule(GameModule):
         env.append_transform(self.belief.primer())
         return env
 
+    def before_collect(self) -> None:
+        """Teacher forcing for the next collection from the frames so far (1 -> 0 over ``teacher_forcing_until``
+        of the budget): derived from the checkpointed ``frames``, so a resumed run collects with the same value."""
+        progress = self.frames / self.total_frames
+        self.policy_input.teacher_forcing = teacher_forcing_prob(progress, self.game.teacher_forcing_until)
+
     def rollout_policy(self) -> TensorDictModuleBase:
         return TensorDictSequential(WorldOneBelief(self.belief), self.policy_input, self.joint)
 
@@ -102,9 +108,6 @@ class BATPALModule(GameModule):
     def update(self, batch: TensorDictBase) -> dict[str, torch.Tensor]:
         opt_omega, opt_critic, opt_belief, *opt_adv = self.optimizers()
         drawn, ks = self._adversaries_to_update()
-        self.policy_input.teacher_forcing = teacher_forcing_prob(
-            self.frames / self.total_frames, self.game.teacher_forcing_until
-        )
         world1 = batch["world"] == 1  # [B, T]
         adv, target, next_value = self.team_advantages(batch)  # GAE, [B, T, 1]
         v0 = self._smoothed(value_zero_by_type(batch, next_value, ~world1, self.space, self.ppo.gamma))  # eq. 13
@@ -124,7 +127,7 @@ class BATPALModule(GameModule):
             "loss_critic_1": critic_loss(self.phi1(rows["x1"]), rows["target1"], self.norm1),
             "loss_critic_0": critic_loss(self.phi0(rows["x0"]), rows["target0"], self.norm0),
         }
-        self.step(opt, losses["loss_critic_1"] + losses["loss_critic_0"])
+        self.step(opt, losses["loss_critic_1"] + losses["loss_critic_0"], "critics phi(1) + phi(0)")
         return {name: loss.detach() for name, loss in losses.items()}
 
     def step_belief(self, world1: TensorDictBase, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -144,7 +147,7 @@ class BATPALModule(GameModule):
         z = td["type"]
         targets = self.space.one_hot(z) if self.game.belief_mode == "softmax" else self.space.factored(z)
         loss = belief_loss(td[AGENTS, "belief_logits"], z, self.game.belief_mode, targets=targets)
-        self.step(opt, loss)
+        self.step(opt, loss, "belief chi")
         accuracy = belief_accuracy(world1[AGENTS, "belief"], world1["type"], self.game.belief_mode,
                                    n_sets=self.space.n_sets)
         return {"loss_belief": loss.detach(), "belief_accuracy": torch.tensor(accuracy)}
@@ -154,7 +157,9 @@ class BATPALModule(GameModule):
         out = self.omega_loss(team.select(AGENTS, "state"))
         mask = team["team_mask"]
         loss = masked_mean(out["loss_objective"], mask) + masked_mean(out["loss_entropy"], mask)
-        self.step(opt, loss)
+        if "kl_approx" in out.keys():  # TorchRL's mean over the batch
+            self.guard.check_kl("policy omega", out["kl_approx"], self.ppo.max_kl)
+        self.step(opt, loss, "policy omega")
         return {"loss_omega": loss.detach()}
 
     def step_adversaries(self, rows: dict[int, TensorDictBase], v0: dict, opts: list) -> dict[str, torch.Tensor]:
@@ -167,7 +172,7 @@ class BATPALModule(GameModule):
             loss, diagnostics = self.adversary_loss(
                 mine, k, {} if ppo_only else v0, bands, ppo_world="adv_mask_1", lam=self.game.barrier_lambda
             )
-            self.step(opts[k - 1], loss)
+            self.step(opts[k - 1], loss, f"adversary psi_{k}")
             logs[f"loss_adversary_{k}"] = loss.detach()
             logs.update({f"ec_ppo/psi_{k}/{name}": value for name, value in diagnostics.items()})
         return logs
@@ -251,7 +256,11 @@ class BATPALModule(GameModule):
         checkpoint["rollout_state"]["teacher_forcing"] = self.policy_input.generator.get_state()
         checkpoint["rollout_state"]["v0_ema"] = [[v, k, value] for (v, k), value in self.v0_ema.items()]
 
+    def _restore_rollout_state(self, state: dict[str, Any]) -> None:
+        """After the collector is built (building it runs the policy once, which draws teacher-forcing coins)."""
+        super()._restore_rollout_state(state)
+        self.policy_input.generator.set_state(state["teacher_forcing"])
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
-        self.policy_input.generator.set_state(checkpoint["rollout_state"]["teacher_forcing"])
         self.v0_ema = {(int(v), int(k)): float(x) for v, k, x in checkpoint["rollout_state"].get("v0_ema", [])}

@@ -63,12 +63,12 @@ class CalibrationModule(GameModule):
             for idx in chunks:
                 mb = flat if idx is None else flat[idx]
                 value_loss = critic_loss(self.phi0(self.critic_input(mb)), mb["value_target"], self.norm0)
-                self.step(opt_critic, value_loss)
+                self.step(opt_critic, value_loss, "critic phi(0)")
                 loss, diagnostics = self.adversary_loss(
                     self.adversary_rows(mb, [1])[1], 1, {}, [NO_BAND] * self.space.n_sets, ppo_world="adv_mask_0",
                     lam=self.game.barrier_lambda,
                 )
-                self.step(opt_adversary, loss)
+                self.step(opt_adversary, loss, "worst-case adversary")
                 logs = {"loss_critic_0": value_loss.detach(), "loss_adversary_1": loss.detach()}
                 logs |= {f"ec_ppo/psi_1/{name}": value for name, value in diagnostics.items()}
         return logs

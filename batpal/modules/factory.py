@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from batpal.artifacts import REFERENCE_POLICY
@@ -13,6 +12,7 @@ from batpal.modules.batpal import BATPALModule
 from batpal.modules.calibration import CalibrationModule
 from batpal.modules.game import GameSetup
 from batpal.modules.mappo import MAPPOModule
+from batpal.safe_load import load_weights
 
 
 def build_pretrain_module(cfg: DictConfig) -> MAPPOModule:
@@ -66,6 +66,7 @@ def load_game_module(run_dir: str | Path, weights: str = "defender.pt") -> BATPA
         vmax, vmin = calibrated_bounds(cfg, Summary(run_dir / "summary.json").stage("calibrate") or {})
     except ValueError as err:
         raise ValueError(f"{run_dir}: neither summary.json nor config.yaml gives Vmax / Vmin.") from err
+    state = load_weights(run_dir / weights, "defender weights")  # data only: a file holding code is refused
     module = build_batpal_module(cfg, run_dir, vmax, vmin)
-    module.load_state_dict(torch.load(run_dir / weights, map_location="cpu", weights_only=True))
+    module.load_state_dict(state)
     return module.eval()

@@ -24,7 +24,6 @@ from batpal.nn.adversary import AdversaryPopulation
 from batpal.nn.sampling import masked_log_prob_entropy
 from batpal.objectives.critics import team_gae
 from batpal.objectives.ec_ppo import ec_ppo
-from batpal.objectives.guards import NonFiniteGuard
 
 AGENTS, ADVERSARY = "agents", "adversary"
 
@@ -65,7 +64,6 @@ class GameModule(RolloutModule):
         self.prior = TypePrior.authors(self.space, game.benign_prob) if authors else TypePrior.uniform(self.space)
         self.pi0 = actor_net(pi0)  # frozen: requires_grad False, never in an optimizer
         self.schedule = torch.Generator().manual_seed(seed + 7)  # same on every rank: which psi_k to update
-        self.guard = NonFiniteGuard()
 
     @property
     def K(self) -> int:
@@ -166,7 +164,7 @@ class GameModule(RolloutModule):
             logp, entropy = logp.sum(-1), entropy.sum(-1)  # [M]
         sets = range(self.space.n_sets)
         v0_hat = torch.tensor([v0.get((v, k), math.nan) for v in sets], device=logp.device)
-        return ec_ppo(
+        result = ec_ppo(
             logp,
             mb[ADVERSARY, "log_prob"],
             mb["adversary_advantage"],
@@ -181,17 +179,17 @@ class GameModule(RolloutModule):
             entropy=entropy,
             entropy_coeff=self.game.adversary_entropy_coeff,
         )
+        self.guard.check_kl(f"adversary psi_{k}", result.diagnostics["approx_kl"], self.ppo.max_kl)
+        return result
 
     # -- optimizer steps ---------------------------------------------------------------------------------
-    def step(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> bool:
+    def step(self, opt: torch.optim.Optimizer, loss: torch.Tensor, name: str) -> None:
         """One guarded optimizer step on ``loss``: zero, backward, clip to ``max_grad_norm``, step."""
-        if not self.guard.ok(loss, reduce=self._sum_over_ranks):
-            return False
+        self.guard.check_loss(name, loss)
         opt.zero_grad()
         self.manual_backward(loss)
         self.clip_gradients(opt, self.ppo.max_grad_norm, "norm")
         opt.step()
-        return True
 
     # -- checkpoints ---------------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -16,7 +16,6 @@ from batpal.modules.rollout import RolloutModule
 from batpal.nn import make_actor, make_critic
 from batpal.nn.optim import adam
 from batpal.objectives import build_mappo_loss
-from batpal.objectives.guards import NonFiniteGuard
 
 AGENTS = "agents"
 
@@ -62,7 +61,6 @@ class MAPPOModule(RolloutModule):
             entropy_coeff=ppo.entropy_coeff,
             value_norm=ppo.value_norm,
         )
-        self.guard = NonFiniteGuard()
         self._buffer: TensorDictReplayBuffer | None = None
         self._buffer_shape: tuple[int, int] | None = None
 
@@ -106,9 +104,9 @@ class MAPPOModule(RolloutModule):
             for _ in range(max(1, flat.numel() // minibatch)):
                 out = self.loss(buffer.sample())
                 actor_loss = out["loss_objective"] + out["loss_entropy"]
+                self.guard.check_kl("the actor", out["kl_approx"], self.ppo.max_kl)
                 critic_loss = out["loss_critic"]
-                if not self.actor_critic_step(opt_actor, opt_critic, actor_loss, critic_loss):
-                    continue
+                self.actor_critic_step(opt_actor, opt_critic, actor_loss, critic_loss)
                 logs = {
                     "loss_actor": out["loss_objective"].detach(),
                     "loss_critic": critic_loss.detach(),
@@ -116,5 +114,4 @@ class MAPPOModule(RolloutModule):
                     "kl_approx": out["kl_approx"].detach(),
                     "clip_fraction": out["clip_fraction"].detach(),
                 }
-        logs["nonfinite_skips"] = torch.tensor(float(self.guard.skipped))
         return logs

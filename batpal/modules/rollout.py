@@ -6,9 +6,7 @@ implement ``update(batch)``; this class feeds them one collector batch per ``tra
 
 from __future__ import annotations
 
-import io
 import math
-import pickle
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -26,6 +24,8 @@ from batpal.config.schema import EnvConfig
 from batpal.data import CollectorStream, finished_episodes, make_collector
 from batpal.envs import make
 from batpal.envs.registry import check_env_name
+from batpal.objectives.guards import DivergenceError, NonFiniteGuard
+from batpal.safe_load import check_plain
 
 # One value per iteration; ``batch_size`` is required by Lightning with the ``dataloader_iter`` step flavour.
 _STEP: dict[str, Any] = {"on_step": True, "on_epoch": False, "batch_size": 1}
@@ -45,6 +45,8 @@ class RolloutModule(L.LightningModule, ABC):
         self.env_name, self.num_envs, self.rollout_steps = env.name, int(env.num_envs), int(rollout_steps)
         self.total_frames, self.iters_per_epoch, self.seed = int(total_frames), int(iters_per_epoch), int(seed)
         self.env_kwargs = dict(env.kwargs or {})
+        self.guard = NonFiniteGuard(reduce=self._sum_over_ranks)
+        self.run_id: str | None = None  # the run directory's id (``batpal.resume``), written into every checkpoint
         self.frames = 0  # env steps collected so far, all ranks together
         self.wall_s = 0.0  # seconds spent in training steps, summed over resumes
         self.world_size_hint = 1  # set by the stage from its Trainer before fit
@@ -81,11 +83,10 @@ class RolloutModule(L.LightningModule, ABC):
         """One iteration's optimizer steps on ``batch`` ``[envs, time]``; returns scalars to log."""
 
     # -- optimizer steps -----------------------------------------------------------------------------
-    def actor_critic_step(self, opt_actor, opt_critic, actor_loss: torch.Tensor, critic_loss: torch.Tensor) -> bool:
-        """One guarded PPO step of an actor and its critic (disjoint parameters, one backward): False when a loss
-        is non-finite on some rank (then no rank steps)."""
-        if not self.guard.ok(actor_loss, critic_loss, reduce=self._sum_over_ranks):
-            return False
+    def actor_critic_step(self, opt_actor, opt_critic, actor_loss: torch.Tensor, critic_loss: torch.Tensor) -> None:
+        """One guarded PPO step of an actor and its critic (disjoint parameters, one backward)."""
+        self.guard.check_loss("actor", actor_loss)
+        self.guard.check_loss("critic", critic_loss)
         opt_actor.zero_grad()
         opt_critic.zero_grad()
         self.manual_backward(actor_loss + critic_loss)
@@ -93,7 +94,6 @@ class RolloutModule(L.LightningModule, ABC):
             self.clip_gradients(opt, self.ppo.max_grad_norm, "norm")
         opt_actor.step()
         opt_critic.step()
-        return True
 
     def _sum_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
         return self.trainer.strategy.reduce(value, reduce_op="sum") if self._trainer is not None else value
@@ -112,12 +112,27 @@ class RolloutModule(L.LightningModule, ABC):
                 self._restored = None
         return CollectorStream(self.collector, self.iters_per_epoch).loader()
 
+    def before_collect(self) -> None:
+        """Hook: set what the next collection depends on from the run's progress (``frames``), so that a resumed
+        run collects exactly as one left alone did."""
+
     def training_step(self, dataloader_iter: Iterator[TensorDictBase]) -> None:
-        """One iteration: collect a batch with the current policy, then the subclass's updates."""
+        """One iteration: collect a batch with the current policy, then the subclass's updates; a diverged update
+        stops the run here, before the epoch's checkpoint is written, so the last good checkpoint stays."""
         start = time.perf_counter()
+        self.before_collect()
         batch, _, _ = next(dataloader_iter)  # Lightning yields (batch, batch_idx, dataloader_idx)
         self.frames += self.frames_per_iteration
-        metrics = self.update(batch)
+        try:
+            metrics = self.update(batch)
+            self.guard.check_module(self)
+        except DivergenceError as err:
+            iteration = self.frames // self.frames_per_iteration
+            raise DivergenceError(
+                f"stage {self.stage_name} diverged at iteration {iteration} ({self.frames} frames): {err}. The last "
+                "good checkpoint is kept; lower this stage's learning rates (<stage>.ppo.actor_lr / critic_lr, "
+                "game.adversary_lr / belief_lr) or check the rewards for NaN / inf."
+            ) from err
         self.wall_s += time.perf_counter() - start
         self._log_episodes(batch)
         self.log_dict({f"train/{k}": v for k, v in metrics.items()}, **_STEP)
@@ -137,6 +152,7 @@ class RolloutModule(L.LightningModule, ABC):
         """Stores what the weights do not: frames, RNG states, the envs' simulator state and the carrier."""
         state: dict[str, Any] = {
             "stage": self.stage_name,
+            "run_id": self.run_id,
             "frames": self.frames,
             "wall_s": self.wall_s,
             "torch_rng": torch.get_rng_state(),
@@ -145,8 +161,8 @@ class RolloutModule(L.LightningModule, ABC):
             state["collector"] = self.collector.state_dict()
             # the envs' current observation mid-episode, as plain tensors so checkpoints load with weights_only
             state["carrier"] = self.collector._carrier.to_dict()
-            state["sim"] = _pack(_env_state(self.env.base_env))  # simulator state and its RNG
-            state["transforms"] = _pack(self.env.transform.state_dict())  # e.g. the type draw's generator
+            state["sim"] = _env_state(self.env.base_env)  # simulator state and its RNG, plain data
+            state["transforms"] = _plain(self.env.transform.state_dict(), "transforms' state")  # e.g. the type draw
         checkpoint["rollout_state"] = state
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -163,13 +179,14 @@ class RolloutModule(L.LightningModule, ABC):
             self.collector.load_state_dict(state["collector"], strict=False)
             carrier = self.collector._carrier
             carrier.update(TensorDict(state["carrier"], batch_size=carrier.batch_size, device=carrier.device))
-            _load_env_state(self.env.base_env, _unpack(state["sim"]))
-            self.env.transform.load_state_dict(_unpack(state["transforms"]))
+            _load_env_state(self.env.base_env, _plain(state["sim"], "env state"))
+            self.env.transform.load_state_dict(_plain(state["transforms"], "transforms' state"))
 
 
 def _env_state(env: EnvBase) -> Any:
-    """An env's full simulator state: ``env_state()`` where it has one (LBF), else its ``state_dict`` (MPE)."""
-    return env.env_state() if hasattr(env, "env_state") else env.state_dict()
+    """An env's full simulator state: ``env_state()`` where it has one (LBF), else its ``state_dict`` (MPE); plain
+    data (tensors and plain containers), so the checkpoint loads with ``weights_only`` and nothing is pickled."""
+    return _plain(env.env_state() if hasattr(env, "env_state") else env.state_dict(), "env state")
 
 
 def _load_env_state(env: EnvBase, state: Any) -> None:
@@ -179,12 +196,13 @@ def _load_env_state(env: EnvBase, state: Any) -> None:
         env.load_state_dict(state)
 
 
-def _pack(obj: Any) -> torch.Tensor:
-    """Pickled bytes as a uint8 tensor, so checkpoints with numpy RNG states still load with ``weights_only``."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer, pickle_protocol=pickle.HIGHEST_PROTOCOL)
-    return torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8)
-
-
-def _unpack(blob: torch.Tensor) -> Any:
-    return torch.load(io.BytesIO(blob.numpy().tobytes()), weights_only=False)
+def _plain(state: Any, what: str) -> Any:
+    """``state`` itself, checked to be plain data (``batpal.safe_load.check_plain``): a TypeError when saving a
+    state that would not load with ``weights_only``; a ValueError when restoring an older checkpoint's pickled
+    bytes (a uint8 tensor), which are never unpickled."""
+    if isinstance(state, torch.Tensor):
+        raise ValueError(
+            f"the checkpoint's {what} is a tensor of pickled bytes (written by an older batpal): it is not "
+            "unpickled, because that could run code; start the stage afresh."
+        )
+    return check_plain(state, what)

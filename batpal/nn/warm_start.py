@@ -11,6 +11,7 @@ from torch import nn
 
 from batpal.nn.actor import AgentActorNet
 from batpal.nn.adversary import AdversaryPopulation
+from batpal.safe_load import load_weights
 
 ATTACK_FILE = "attack.pt"
 
@@ -48,7 +49,9 @@ def load_fixed_adversaries(population: AdversaryPopulation, paths: Sequence[str]
         path = path / ATTACK_FILE if path.is_dir() else path
         if not path.is_file():
             raise FileNotFoundError(f"fixed adversary {given}: no {ATTACK_FILE} (train one with batpal.attack).")
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload = load_weights(path, "fixed adversary")  # data only: a file holding code is refused
+        if not isinstance(payload, dict) or "state_dict" not in payload:
+            raise ValueError(f"fixed adversary {given}: {path} is not an attack checkpoint (no state_dict).")
         if payload.get("env") != env_name:
             raise ValueError(f"fixed adversary {given} was trained on {payload.get('env')!r}, not {env_name!r}.")
         try:

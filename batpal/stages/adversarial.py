@@ -5,6 +5,7 @@ per-victim figures become per set: ``bands[v]`` and ``severity_per_victim_set[v]
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import lightning as L
 import torch
 from omegaconf import DictConfig
 
+from batpal.atomic import save_weights
 from batpal.config.validate import check_zeta
 from batpal.eval import EvalResult, normalized_return
 from batpal.eval.game_eval import evaluate_type
@@ -29,7 +31,7 @@ def run_adversarial(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summ
     module = build_batpal_module(cfg, run_dir, vmax, vmin)
     if not fit_stage(cfg, run_dir, module, ckpt_path):
         return None  # another DDP rank: rank 0 evaluates and writes
-    torch.save(module.state_dict(), run_dir / DEFENDER)
+    save_weights(module.state_dict(), run_dir / DEFENDER, "defender weights")
     figures = {
         "frames": module.frames,
         "wall_s": round(module.wall_s, 2),
@@ -41,6 +43,25 @@ def run_adversarial(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summ
     figures.update(evaluate_defender(cfg, module))
     summary.write_stage("adversarial", figures)
     return figures
+
+
+def warn_if_outside_unit(k: int, eta: list[float], cfg: DictConfig) -> None:
+    """A severity (eq. 3's eta) outside [0, 1] means V(0) left [Vmin, Vmax]: say which bound and the likely cause."""
+    low, high = min(eta), max(eta)
+    if low < 0.0:
+        warnings.warn(
+            f"psi_{k}'s measured severity {low:.3f} < 0: pi0 under psi_{k} did better than Vmax. Vmax is a noisy "
+            f"estimate (calibrate.eval_episodes={cfg.calibrate.eval_episodes}) or psi_{k} helps the team.",
+            stacklevel=2,
+        )
+    if high > 1.0:
+        warnings.warn(
+            f"psi_{k}'s measured severity {high:.3f} > 1: psi_{k} hurts pi0 more than calibration's worst case "
+            f"(Vmin). Likely causes: a weak calibration (calibrate.frames={cfg.calibrate.frames}, "
+            f"calibrate.ppo.actor_lr={cfg.calibrate.ppo.actor_lr}), a game.vmin set too high, or a gamma "
+            f"(ppo.gamma={cfg.ppo.gamma}) whose values make the bands' spread tiny.",
+            stacklevel=2,
+        )
 
 
 def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
@@ -69,6 +90,7 @@ def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
         d = figures(EvalResult.concat(defender))
         r = figures(EvalResult.concat(reference))
         severity = sum(eta) / len(eta)
+        warn_if_outside_unit(k, eta, cfg)
         report[f"psi_{k}"] = {
             "defender": d,
             "pi0": r,

@@ -16,6 +16,7 @@ from typing import Any
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
+from batpal.atomic import write_text_atomic
 from batpal.attacks.checkpoint import load_trained_attack
 from batpal.attacks.trained import ATTACK_FILE, check_kind, save_attack
 from batpal.checkpoints import resolve_checkpoint
@@ -25,7 +26,8 @@ from batpal.envs.registry import check_env_available, check_env_name
 from batpal.eval.attacked import evaluate_under_attack
 from batpal.eval.defenders import Defender, load_defender
 from batpal.modules.attack import AttackModule, single_victim
-from batpal.stages.trainer import build_trainer
+from batpal.resume import check_resume, launching_rank, new_run
+from batpal.stages.trainer import fit_stage
 from batpal.summary import Summary
 
 
@@ -81,14 +83,15 @@ def train_attack(cfg: DictConfig) -> dict[str, Any] | None:
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = resolve_checkpoint(cfg.ckpt_path, run_dir)
-    OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
+    if ckpt_path is not None:
+        check_resume(cfg, run_dir, ckpt_path, ("attack",))  # this run's checkpoint, same config: before any write
+    elif launching_rank():
+        new_run(run_dir)
+    write_text_atomic(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     L.seed_everything(cfg.seed, workers=True)
     module = build_attack_module(cfg)
-    trainer = build_trainer(cfg, run_dir, module)
-    trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    if not trainer.is_global_zero:
+    if not fit_stage(cfg, run_dir, module, ckpt_path):
         return None
-    module.to("cpu").eval()
     a = cfg.attack
     save_attack(
         run_dir / ATTACK_FILE,

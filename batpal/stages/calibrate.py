@@ -13,6 +13,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from batpal.artifacts import REFERENCE_POLICY, load_reference_policy
+from batpal.atomic import save_weights
 from batpal.eval.game_eval import evaluate_type
 from batpal.modules.factory import build_calibration_module
 from batpal.stages.trainer import fit_stage, play
@@ -40,7 +41,7 @@ def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summar
     module = build_calibration_module(cfg, run_dir)
     if not fit_stage(cfg, run_dir, module, ckpt_path):
         return None  # another DDP rank: rank 0 evaluates and writes
-    torch.save(module.adversaries.state_dict(), run_dir / CALIBRATION_ADVERSARY)
+    save_weights(module.adversaries.state_dict(), run_dir / CALIBRATION_ADVERSARY, "calibration adversary")
     worst = [
         evaluate_type(
             module,
@@ -56,8 +57,12 @@ def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summar
     for v, low in enumerate(vmin if isinstance(vmin, list) else [vmin] * module.space.n_sets):
         if not low < vmax:
             raise RuntimeError(
-                f"calibration found Vmin[{v}]={low:.3f} >= Vmax={vmax:.3f}: the adversary did not hurt pi0. "
-                "Raise calibrate.frames or set game.vmin (and game.vmax) by hand."
+                f"calibration found Vmin[{v}]={low:.3f} >= Vmax={vmax:.3f}: the worst-case adversary did not push "
+                "pi0's value below Vmax, so eq. 3's bands cannot be formed. Likely causes: too small a budget "
+                f"(calibrate.frames={cfg.calibrate.frames}), a learning rate that stalls or wrecks the adversary "
+                f"(calibrate.ppo.actor_lr={cfg.calibrate.ppo.actor_lr}), a gamma that makes values flat "
+                f"(ppo.gamma={cfg.ppo.gamma}), or a pi0 that did not learn (summary.json['pretrain']). Or set "
+                "game.vmin (and game.vmax) by hand, as the paper's Table 7 does."
             )
     figures = {
         "frames": module.frames,

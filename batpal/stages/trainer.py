@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
+from batpal.atomic import save_weights
 from batpal.checkpoints import checkpoint_dir
 from batpal.eval.episodes import evaluate_policy
 from batpal.modules import RolloutModule
+from batpal.resume import run_id
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, module: RolloutModule) -> L.Trainer:
@@ -41,8 +42,9 @@ def build_trainer(cfg: DictConfig, run_dir: Path, module: RolloutModule) -> L.Tr
 def fit_stage(cfg: DictConfig, run_dir: Path, module: RolloutModule, ckpt_path: Path | None) -> bool:
     """Train (or resume) ``module`` with its stage's Trainer; True on rank 0, whose module is then on CPU in eval
     mode for the stage's evaluation and artefacts (the other ranks have nothing more to do)."""
+    module.run_id = run_id(run_dir)  # into every checkpoint: a resume takes only this run's
     trainer = build_trainer(cfg, run_dir, module)
-    trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)  # data only
     save_replica(trainer, module, run_dir)
     if trainer.is_global_zero:
         module.to("cpu").eval()
@@ -66,7 +68,7 @@ def save_replica(trainer: L.Trainer, module: RolloutModule, run_dir: Path) -> No
     """Under DDP, each rank's weights after its stage (``replicas/<stage>-rank<r>.pt``): the ranks must be equal."""
     if trainer.world_size > 1:
         (run_dir / "replicas").mkdir(exist_ok=True)
-        torch.save(module.state_dict(), run_dir / "replicas" / f"{module.stage_name}-rank{trainer.global_rank}.pt")
+        save_weights(module.state_dict(), run_dir / "replicas" / f"{module.stage_name}-rank{trainer.global_rank}.pt")
 
 
 def _log_version(run_dir: Path, stage: str) -> str:

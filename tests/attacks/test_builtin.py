@@ -63,6 +63,11 @@ def test_illegal_or_misshapen_actions_are_refused():
         _Returns(torch.tensor([2, 2]))(batch([0, 1], mask))
     with pytest.raises(ValueError, match="expected one per env"):
         _Returns(torch.zeros(2, 3, dtype=torch.long))(batch([0, 1]))
+    with pytest.raises(ValueError, match=r"attack 'fixed' chose actions outside 0\.\.4: \[5, -1\]"):
+        _Returns(torch.tensor([5, -1]))(batch([0, 1]))
+    with pytest.raises(TypeError, match=r"attack 'fixed' returned actions of dtype torch\.float64"):
+        _Returns(torch.tensor([2.0, 3.0], dtype=torch.float64))(batch([0, 1]))
+    assert _Returns(torch.tensor([1, 3], dtype=torch.int32))(batch([0, 1]))["adversary", "action"].dtype == torch.long
     _Returns(torch.tensor([2, 2]))(batch([-1, -1], mask))  # no victim: nothing is played, nothing checked
 
 

@@ -52,6 +52,36 @@ def test_user_attack_errors(user_file, tmp_path):
         make_attack(f"{user_file}:NOT_CALLABLE")
 
 
+def test_a_syntax_error_names_the_file_and_line(tmp_path):
+    path = tmp_path / "typo.py"
+    path.write_text("import torch\n\ndef attack(obs:\n    return obs[:, 0].long()\n")
+    with pytest.raises(ValueError, match=rf"attack file {path}, line 3: SyntaxError: .*def attack\(obs:") as caught:
+        make_attack(f"{path}:attack")
+    assert isinstance(caught.value.__cause__, SyntaxError)
+
+
+def test_an_exception_while_importing_names_the_file_and_line(tmp_path):
+    path = tmp_path / "raises.py"
+    path.write_text("import torch\n\nTABLE = {}\nWEIGHTS = TABLE['missing']\n\ndef attack(obs):\n    return obs\n")
+    with pytest.raises(ValueError, match=rf"attack file {path}, line 4: importing it raised KeyError: 'missing'") as e:
+        make_attack(f"{path}:attack")
+    assert isinstance(e.value.__cause__, KeyError)
+    path.write_text("import not_a_module_batpal_knows\n")
+    with pytest.raises(ValueError, match=rf"{path}, line 1: importing it raised ModuleNotFoundError: No module named"):
+        make_attack(f"{path}:attack")
+
+
+def test_non_integer_actions_are_refused_not_truncated(tmp_path):
+    path = tmp_path / "floats.py"
+    path.write_text(
+        "def nearly_two(obs):\n    return obs[:, 0] * 0 + 1.9\n\ndef flags(obs):\n    return obs[:, 0] > 0\n"
+    )
+    with pytest.raises(TypeError, match=r"attack 'nearly_two' returned actions of dtype torch\.float32.*not truncated"):
+        make_attack(f"{path}:nearly_two")(batch([0, 1]))
+    with pytest.raises(TypeError, match=r"attack 'flags' returned actions of dtype torch\.bool"):
+        make_attack(f"{path}:flags")(batch([0, 1]))
+
+
 def _save_attack(path, env="mpe_spread", kind="dyn1") -> nn.Module:
     net = MLP(in_features=18 + 3, out_features=5, num_cells=[16], activation_class=nn.Tanh)
     payload = {

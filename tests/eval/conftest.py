@@ -1,14 +1,16 @@
-"""One tiny finished BATPAL run (pretrain -> calibrate -> adversarial) for every evaluation test, and a MAPPO
-run made from its pretrain stage (pi0 alone)."""
+"""One tiny finished BATPAL run (pretrain -> calibrate -> adversarial) for every evaluation test, a MAPPO run
+made from its pretrain stage (pi0 alone), and ``copy_run`` to fake other runs from them."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from batpal.fit import fit
 from tests.conftest import CONFIGS, TINY, compose_config
@@ -38,13 +40,42 @@ def game_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def mappo_run(game_run: Path) -> Path:
-    """A MAPPO run: the BATPAL run's config, pi0 and pretrain metrics, no defender.pt."""
-    run_dir = game_run.parent / "mappo"
-    run_dir.mkdir()
-    for name in ("config.yaml", "pi0.pt", "summary.json"):
-        shutil.copy(game_run / name, run_dir / name)
-    shutil.copytree(game_run / "metrics" / "pretrain", run_dir / "metrics" / "pretrain")
-    return run_dir
+    """A MAPPO run (method mappo, stages [pretrain]): the BATPAL run's config, pi0, pretrain summary and metrics."""
+    return copy_run(game_run, game_run.parent / "mappo", stages=["pretrain"], method="mappo", drop=["defender.pt"])
+
+
+def copy_run(
+    source: Path,
+    dest: Path,
+    *,
+    stages: Sequence[str] | None = None,
+    method: str | None = None,
+    done: Sequence[str] | None = None,
+    drop: Sequence[str] = (),
+    **config: object,
+) -> Path:
+    """A copy of run ``source`` (no checkpoints) whose config says ``stages`` / ``method`` / ``config`` (dotted
+    keys, ``__`` for dots), whose summary.json and metrics keep only the stages in ``done`` (default: ``stages``)
+    and which lacks the files in ``drop``."""
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("checkpoints", "tensorboard"))
+    cfg = OmegaConf.load(dest / "config.yaml")
+    if stages is not None:
+        cfg.stages = list(stages)
+    if method is not None:
+        cfg.method = method
+    for key, value in config.items():
+        OmegaConf.update(cfg, key.replace("__", "."), value)
+    OmegaConf.save(cfg, dest / "config.yaml")
+    keep = done if done is not None else stages
+    if keep is not None:
+        summary = json.loads((dest / "summary.json").read_text())
+        (dest / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if k in keep}))
+        for metrics in (dest / "metrics").glob("*"):
+            if metrics.name not in keep:
+                shutil.rmtree(metrics)
+    for name in drop:
+        (dest / name).unlink()
+    return dest
 
 
 def compose_evaluate(*overrides: str) -> DictConfig:

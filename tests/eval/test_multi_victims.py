@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
 from batpal.attacks import make_attack
 from batpal.eval.attacked import evaluate_attack
@@ -18,7 +16,7 @@ from batpal.eval.run import evaluate
 from batpal.fit import fit
 from batpal.modules.attack import single_victim
 from tests.conftest import TINY, compose_config
-from tests.eval.conftest import compose_evaluate
+from tests.eval.conftest import compose_evaluate, copy_run
 from tests.stages.test_multi_victims import MULTI
 
 EPISODES = 2
@@ -32,15 +30,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     fit(compose_config(["experiment=mpe_spread", *TINY, *MULTI], game))
     out = {"batpal": game}
     for name, victims in (("mappo", 2), ("mappo_m1", 1)):
-        run = root / name
-        run.mkdir()
-        for file in ("pi0.pt", "summary.json"):
-            shutil.copy(game / file, run / file)
-        cfg = OmegaConf.load(game / "config.yaml")
-        cfg.game.victims = victims
-        OmegaConf.save(cfg, run / "config.yaml")
-        shutil.copytree(game / "metrics" / "pretrain", run / "metrics" / "pretrain")
-        out[name] = run
+        out[name] = copy_run(
+            game, root / name, stages=["pretrain"], method="mappo", drop=["defender.pt"], game__victims=victims
+        )
     return out
 
 

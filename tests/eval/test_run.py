@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
 
 import pytest
 from omegaconf import OmegaConf
 
 from batpal.eval.run import evaluate
-from tests.eval.conftest import compose_evaluate
+from tests.eval.conftest import compose_evaluate, copy_run
 
 PNG = b"\x89PNG"
 
@@ -80,3 +81,86 @@ def test_repeated_labels_become_unique(game_run, tmp_path):
         compose_evaluate(f"defenders=[{game_run},{game_run}]", "attacks=[noop]", "episodes=1", f"run_dir={out}")
     )
     assert list(figures["defenders"]) == ["BATPAL", "BATPAL (batpal)"]
+
+
+def test_unfinished_or_weightless_runs_are_refused_before_any_compute(game_run, tmp_path):
+    interrupted = copy_run(game_run, tmp_path / "interrupted", done=["pretrain", "calibrate"])
+    _fails(
+        tmp_path,
+        rf"defender run {interrupted} is unfinished: it has not finished stage\(s\) \['adversarial'\]",
+        f"defenders=[{interrupted}]",
+    )
+    weightless = copy_run(game_run, tmp_path / "weightless", drop=["defender.pt"])
+    _fails(tmp_path, "has no defender.pt", f"defenders=[{weightless}]", error=FileNotFoundError)
+
+
+def _files(directory):
+    return {p.relative_to(directory): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_an_existing_evaluation_is_never_overwritten_unless_asked(mappo_run, tmp_path):
+    out = tmp_path / "eval"
+    args = ("experiment=mpe_spread", f"defenders=[{mappo_run}]", "attacks=[noop]", "episodes=1", f"run_dir={out}")
+    evaluate(compose_evaluate(*args))
+    before = _files(out)
+    assert {"cross_table.csv", "summary.json", "config.yaml"} <= {str(p) for p in before}
+    with pytest.raises(FileExistsError, match=rf"run_dir {out} already holds evaluation outputs .*overwrite=true"):
+        evaluate(compose_evaluate(*args, "episodes=2"))
+    assert _files(out) == before  # byte for byte
+    figures = evaluate(compose_evaluate(*args, "episodes=2", "overwrite=true"))
+    assert figures["complete"] and figures["episodes_per_victim"] == 2
+    assert json.loads((out / "summary.json").read_text())["evaluate"]["episodes_per_victim"] == 2
+    assert [r["episodes"] for r in csv.DictReader(open(out / "cross_table.csv"))] == ["6"]  # 3 victims x 2
+
+
+def test_a_training_run_is_never_an_output_dir(mappo_run, tmp_path):
+    run = copy_run(mappo_run, tmp_path / "run")
+    before = _files(run)
+    for overwrite in ("false", "true"):
+        with pytest.raises(FileExistsError, match=rf"run_dir {run} is a training run directory \(it holds pi0.pt\)"):
+            evaluate(
+                compose_evaluate(
+                    f"defenders=[{mappo_run}]", "attacks=[noop]", f"run_dir={run}", f"overwrite={overwrite}"
+                )
+            )
+    assert _files(run) == before
+
+
+FAILS_LATER = """
+import torch
+
+def floats(obs):
+    return torch.zeros(len(obs))             # float actions: refused, never truncated
+
+def boom(obs):
+    raise RuntimeError("my attack broke")
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "match"),
+    [("floats", TypeError, "dtype torch.float32"), ("boom", RuntimeError, "my attack broke")],
+)
+def test_a_failing_later_cell_keeps_the_cells_already_played(game_run, mappo_run, tmp_path, name, error, match):
+    (tmp_path / "late.py").write_text(FAILS_LATER)
+    out = tmp_path / "eval"
+    cfg = compose_evaluate(
+        "experiment=mpe_spread",
+        f"defenders=[{mappo_run},{game_run}]",
+        f"attacks=[none,noop,{tmp_path}/late.py:{name},random]",
+        "episodes=1",
+        f"run_dir={out}",
+    )
+    with pytest.raises(error, match=match) as caught:
+        evaluate(cfg)
+    assert f"while playing attack '{name}' against defender 'MAPPO'" in "".join(caught.value.__notes__)
+    rows = list(csv.DictReader(open(out / "cross_table.csv")))
+    played = [(a, d) for a in ("No attack", "No-op") for d in ("MAPPO", "BATPAL")]
+    assert [(r["attack"], r["defender"]) for r in rows] == played
+    assert all(math.isfinite(float(r["return_normalized"])) for r in rows)  # the played cells' numbers
+    summary = json.loads((out / "summary.json").read_text())["evaluate"]
+    assert summary["complete"] is False and summary["cells_played"] == 4 and summary["cells_total"] == 8
+    assert summary["failed_cell"] == {"attack": name, "defender": "MAPPO"}
+    assert match in summary["error"] and summary["error"].startswith(error.__name__)
+    assert set(summary["table"]) == {"No attack", "No-op"}
+    assert not (out / "cross_table.png").exists()  # the figures belong to a complete table

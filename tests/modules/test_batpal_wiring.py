@@ -12,6 +12,7 @@ from batpal.artifacts import save_reference_policy
 from batpal.config import EnvConfig, GameConfig, ModelConfig, PPOConfig
 from batpal.game.value_zero import value_zero_by_type
 from batpal.modules.batpal import BATPALModule
+from batpal.modules.game import GameSetup
 from batpal.modules.mappo import env_dims
 from batpal.nn import make_actor
 
@@ -25,18 +26,9 @@ def module(tmp_path_factory: pytest.TempPathFactory) -> BATPALModule:
     actor = make_actor([("agents", "observation")], dims["obs_dim"], N, dims["n_actions"], [16], "relu")
     path = tmp_path_factory.mktemp("pi0") / "pi0.pt"
     save_reference_policy(path, actor, "mpe_spread", dims, {"hidden": [16], "activation": "relu"})
-    return BATPALModule(
-        EnvConfig(num_envs=B),
-        PPOConfig(rollout_steps=T),
-        GameConfig(K=2, zeta=1.0),
-        ModelConfig(hidden=[16]),
-        total_frames=100,
-        iters_per_epoch=1,
-        seed=0,
-        reference_policy=str(path),
-        vmax=VMAX,
-        vmin=VMIN,
-    )
+    setup = GameSetup(EnvConfig(num_envs=B), PPOConfig(rollout_steps=T), GameConfig(K=2, zeta=1.0),
+                      ModelConfig(hidden=[16]), total_frames=100, iters_per_epoch=1, seed=0, reference_policy=str(path))
+    return BATPALModule(setup, VMAX, VMIN)
 
 
 def _batch(module: BATPALModule, victim: list[int], k: list[int], world: list[int], acted: list[bool]) -> TensorDict:
@@ -68,7 +60,7 @@ def test_the_team_loss_excludes_the_victims_slot_only_where_the_adversary_acted(
             return {"loss_objective": loss_rows[world1], "loss_entropy": torch.zeros_like(loss_rows[world1])}
 
     monkeypatch.setattr(module, "omega_loss", FixedLoss())
-    monkeypatch.setattr(module, "step", lambda opt, loss: True)
+    monkeypatch.setattr(module, "step", lambda opt, loss, name: None)
     team = batch.select("team_mask")[world1]
     team.set("agents", TensorDict({}, batch_size=team.shape))
     team.set("state", torch.zeros(*team.shape, 1))
@@ -103,7 +95,7 @@ def test_each_victims_band_and_v0_reach_psi_k_loss(module, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(game_module, "ec_ppo", spy)
-    monkeypatch.setattr(module, "step", lambda opt, loss: True)
+    monkeypatch.setattr(module, "step", lambda opt, loss, name: None)
     d, a = module.dims["obs_dim"] + N, module.dims["n_actions"]
     m = 6
     rows = {k: TensorDict({

@@ -141,7 +141,7 @@ def test_fixed_types_train_against_frozen_attacks(tiny_cfg, tmp_path):
     assert summary["adversarial"]["K"] == 2  # K = the number of fixed attacks (checked before any compute)
     module = load_game_module(cfg.run_dir)
     for k, path in enumerate(attacks, start=1):
-        saved = torch.load(path / "attack.pt", weights_only=False)["state_dict"]
+        saved = torch.load(path / "attack.pt", weights_only=True)["state_dict"]
         for name, value in module.adversaries.nets[k - 1].state_dict().items():
             torch.testing.assert_close(value, saved[name], rtol=0, atol=0)  # never trained
     assert not any(p.requires_grad for p in module.adversaries.parameters())

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 from tensordict import TensorDict
 
 from batpal.nn import make_actor, make_critic
 from batpal.objectives import build_mappo_loss
-from batpal.objectives.guards import NonFiniteGuard, NonFiniteLossError
 
 B, N, OBS, A, S = 64, 3, 5, 4, 7
 EPS = 0.2
@@ -96,14 +94,3 @@ def test_critic_loss_is_huber_on_the_value_target_and_reaches_only_the_critic():
     assert any(float(p.grad.abs().sum()) > 0.0 for p in critic.parameters())
 
 
-def test_nonfinite_loss_is_skipped_then_stops_training():
-    guard = NonFiniteGuard(patience=3)
-    assert guard.ok(torch.tensor(1.0), torch.tensor(2.0))
-    assert not guard.ok(torch.tensor(float("nan")), torch.tensor(2.0))
-    assert not guard.ok(torch.tensor(1.0), torch.tensor(float("inf")))
-    assert guard.ok(torch.tensor(1.0))  # a finite loss resets the streak
-    assert guard.skipped == 2
-    assert not guard.ok(torch.tensor(float("nan")))
-    assert not guard.ok(torch.tensor(float("nan")))
-    with pytest.raises(NonFiniteLossError, match="consecutive"):
-        guard.ok(torch.tensor(float("nan")))

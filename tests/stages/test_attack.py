@@ -51,7 +51,7 @@ def test_an_attack_trains_and_writes_attack_pt_summary_and_metrics(defender_runs
 
     payload = torch.load(run_dir / "attack.pt", weights_only=True)
     assert set(payload) == ATTACK_KEYS
-    pi0 = torch.load(defender_runs[defender] / "pi0.pt", weights_only=False)
+    pi0 = torch.load(defender_runs[defender] / "pi0.pt", weights_only=True)
     assert payload["kind"] == kind and payload["env"] == "mpe_spread" and payload["dims"] == pi0["dims"]
     assert payload["hidden"] == [32, 32] and payload["activation"] == "relu"
     assert payload["c"] == cfg.attack.c and payload["defender"] == str(defender_runs[defender].resolve())

@@ -2,10 +2,12 @@
 
 One short MAPPO pretrain (module fixture, ~15 s) is shared: pi0 must beat a uniform-random team, and the calibrate
 stage's worst case must lower pi0's value clearly below Vmax and below a victim that plays uniformly at random.
+The third check, psi_1..psi_K ordered by severity after a short adversarial stage, is written but not run
+(xfail, run=False): at any budget that fits it does not hold reliably (figures in its docstring).
 
-Budgets and margins were measured on the 2-core CI machine (figures in each test's docstring); a run with learning
-switched off (``ppo.actor_lr=1e-12`` for pi0, ``game.adversary_lr=1e-12`` for the worst case) fails them.
-Run with ``pytest -m slow tests/stages/test_learning.py``.
+Budgets and margins were measured on the 2-core CI machine over seeds 0-3 (figures in each test's docstring);
+learning switched off (``ppo.actor_lr=1e-12`` for pi0, ``game.adversary_lr=1e-12`` for the worst case) or an
+advantage with the wrong sign fails them.
 """
 
 from __future__ import annotations
@@ -36,22 +38,24 @@ PRETRAIN = [
     "pretrain.iters_per_epoch=10",
     "pretrain.eval_episodes=300",
 ]
-# the worst case per victim: 80 iterations of 256 envs x 25 steps; a faster adversary than the full run's
-# (lr 3e-3, no entropy bonus, 10 epochs), and 1000 evaluation episodes so that Vmax / Vmin^v are tight (+-1.5)
+# the worst case per victim: 40 iterations of 256 envs x 25 steps, each with 10 epochs of 4 minibatches (lr 1e-3,
+# no entropy bonus). Many small steps matter: with 1 minibatch (the full run's setting) even 1M frames left some
+# victim's Vmin within 5 of Vmax. 500 evaluation episodes: Vmax, Vmin^v and the baselines are within +-2.
 CALIBRATE = [
     "stages=[calibrate]",
     "env.num_envs=256",
-    "calibrate.frames=512000",
-    "calibrate.iters_per_epoch=20",
-    "calibrate.eval_episodes=1000",
+    "calibrate.frames=256000",
+    "calibrate.iters_per_epoch=10",
+    "calibrate.eval_episodes=500",
     "calibrate.ppo.ppo_epochs=10",
-    "game.adversary_lr=3e-3",
+    "calibrate.ppo.minibatches=4",
+    "game.adversary_lr=1e-3",
     "game.adversary_entropy_coeff=0.0",
 ]
 
-PI0_MARGIN = 20.0  # return units; measured gap 38-45 (random -172 +- 3.5 SE, pi0 -127 to -134 +- 2)
-VMIN_MARGIN = 5.0  # discounted value units; measured gap to Vmax 13-18 per victim (+-1.5 each)
-RANDOM_VICTIM_MARGIN = 3.0  # discounted value units; measured gap 10-16 per victim
+PI0_MARGIN = 20.0  # return units; measured gap 38-49 over 4 seeds (SE of each mean 1.6-3.0)
+VMIN_MARGIN = 8.0  # discounted value; measured Vmax - Vmin^v 13.9-39.5 over 4 seeds, a random victim 0-4
+RANDOM_VICTIM_MARGIN = 5.0  # discounted value; measured random victim - Vmin^v 14.3-38.3 over 4 seeds
 
 
 def _uniform(mask: torch.Tensor) -> torch.Tensor:
@@ -106,14 +110,17 @@ def pi0_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DictConfig]
 def test_pi0_beats_random_play(pi0_run):
     """pi0's mean return (300 episodes) beats a uniform-random team's on the same starts by PI0_MARGIN.
 
-    Measured: uniform random -170 to -182 (SE 3-4); pi0 after 64k frames -127 / -134 (seeds 0 / 1, SE ~2).
+    Measured over seeds 0-3: uniform random -171 to -179 (SE ~3); pi0 after 64k frames -125 to -136 (SE ~1.7),
+    a gap of 38-49. Broken: ppo.actor_lr=1e-12 gives pi0 -173 (gap 1), a flipped advantage sign -817.
     """
     run_dir, cfg = pi0_run
     pre = json.loads((run_dir / "summary.json").read_text())["pretrain"]
     # the pretrain stage's own evaluation: same seed (cfg.seed + 10_000) and episode count
     random = evaluate(uniform_policy(), cfg, cfg.pretrain.eval_episodes, cfg.seed + 10_000)
-    print(f"pi0 return {pre['return_mean']:.1f} +- {pre['return_se']:.1f}, "
-          f"random {random['return_mean']:.1f} +- {random['return_se']:.1f}")
+    print(
+        f"pi0 return {pre['return_mean']:.1f} +- {pre['return_se']:.1f}, "
+        f"random {random['return_mean']:.1f} +- {random['return_se']:.1f}"
+    )
     assert pre["return_mean"] > random["return_mean"] + PI0_MARGIN, (pre, random)
 
 
@@ -121,7 +128,9 @@ def test_calibration_adversary_lowers_the_value(pi0_run, tmp_path):
     """The calibrate stage's worst case on each victim v: Vmin^v clearly below Vmax, and clearly below the value
     of pi0 with victim v playing uniformly at random (the adversary must learn more than noise).
 
-    Measured (seed 0 pi0): Vmax -103 +- 1.4; Vmin^v -116 / -119 / -121 +- 1.6; random victim -102 to -106.
+    Measured over seeds 0-3: Vmax -103 to -105; Vmin^v -119 to -143 (Vmax - Vmin^v 13.9-39.5); a random victim
+    -104 to -109 (-0.4 to 4.1 below Vmax). Broken: game.adversary_lr=1e-12 gives Vmin^v -104 to -106 (fails the first
+    assertion); a flipped advantage sign helps pi0 (Vmin above Vmax: the stage itself raises).
     """
     pi0_dir, _ = pi0_run
     cfg = compose_config([*BASE, *CALIBRATE], from_pi0(pi0_dir, tmp_path / "calibrate"))
@@ -138,3 +147,44 @@ def test_calibration_adversary_lowers_the_value(pi0_run, tmp_path):
     for v, low in enumerate(vmin):
         assert low < vmax - VMIN_MARGIN, (v, vmax, vmin)
         assert low < random[v] - RANDOM_VICTIM_MARGIN, (v, vmin, random)
+
+
+# psi_1..psi_K ordered by severity after a short adversarial stage, on fixed bounds (no calibrate stage)
+ADVERSARIAL = [
+    "stages=[adversarial]",
+    "env.num_envs=256",
+    "game.K=2",
+    "game.zeta=2.0",  # below half a band, VMIN_GAP / (2K) = 6
+    "adversarial.frames=512000",
+    "adversarial.iters_per_epoch=20",
+    "adversarial.eval_episodes=300",
+    "game.adversary_lr=1e-3",
+]
+VMIN_GAP = 24.0  # game.vmin = pi0's Vmax - 24: the middle of the Vmax - Vmin^v that the calibrate test measures
+ORDER_MARGIN = 0.1  # severity; its noise (300 episodes per victim, 3 victims, a 24-wide span) is ~0.03
+
+
+@pytest.mark.xfail(
+    run=False,
+    reason="not reliable at a budget that fits: in 8 short MPE runs (256k-1M frames, K=2) psi_1 was never clearly "
+    "milder than psi_2 (e.g. 1M frames: 0.79 vs 0.18); run it with --runxfail",
+)
+def test_adversaries_are_ordered_by_severity(pi0_run, tmp_path):
+    """After a short adversarial stage, psi_k's measured severity (eq. 3, on pi0) grows with k by ORDER_MARGIN.
+
+    Measured on the seed-0 pi0 (K = 2, severities of psi_1 / psi_2): 256k frames, lr 3e-3: 0.09 / 0.02; 512k,
+    lr 1e-2: 1.23 / 1.16; 512k, lr 3e-3: 1.23 / 0.08; 512k, lr 3e-3, entropy 0.02: 0.20 / 0.17; 512k, lr 1e-3,
+    span 12: 0.09 / 0.09; 1M, lr 1e-3: 0.79 / 0.18; 256k, lr 1e-3, 4 minibatches: 0.16 / 0.17; this test's
+    settings (512k, lr 1e-3, 67 s): 0.17 / 0.18. psi_1 (PPO on the defender plus the barrier) learns faster than
+    psi_2 (only eq. 14's sign step while above its band) and often collapses to a deterministic, too harsh policy
+    that the barrier cannot pull back; the full run (12M frames) does order them (README: 0.35 / 0.47 / 0.59 / 0.94).
+    """
+    pi0_dir, _ = pi0_run
+    vmax = json.loads((pi0_dir / "summary.json").read_text())["pretrain"]["vmax"]
+    bounds = [f"game.vmax={vmax}", f"game.vmin={vmax - VMIN_GAP}"]
+    cfg = compose_config([*BASE, *ADVERSARIAL, *bounds], from_pi0(pi0_dir, tmp_path / "adversarial"))
+    adv = fit(cfg)["adversarial"]
+    severity = [adv[f"psi_{k}"]["severity"] for k in range(1, cfg.game.K + 1)]
+    print(f"Vmax {vmax:.1f}, Vmin {vmax - VMIN_GAP:.1f}, severities {[round(s, 3) for s in severity]}")
+    for k in range(1, cfg.game.K):
+        assert severity[k - 1] < severity[k] - ORDER_MARGIN, severity
