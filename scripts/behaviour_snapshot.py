@@ -2,8 +2,11 @@
 
 Used to check that a refactor leaves behaviour unchanged, bit for bit: run it on the commit before the change and
 on the change, then compare the two JSON files (``--compare A B``). ``--dialect old`` writes the overrides with the
-config keys of commits before issue 10 (``algo.*`` PPO keys, ``game.ppo_epochs``).
+config keys of commits before issue 10 (``algo.*`` PPO keys, ``game.ppo_epochs``); ``--repo`` names the checkout
+whose configs are composed (its package must come first on PYTHONPATH).
 
+    git worktree add /tmp/base 4db6799
+    PYTHONPATH=/tmp/base python scripts/behaviour_snapshot.py --repo /tmp/base --dialect old --out /tmp/old.json
     python scripts/behaviour_snapshot.py --dialect new --out /tmp/new.json
     python scripts/behaviour_snapshot.py --compare /tmp/old.json /tmp/new.json
 """
@@ -157,11 +160,14 @@ def compare(a: dict, b: dict, path: str = "") -> list[str]:
 
 
 def main() -> None:
+    global REPO
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dialect", choices=("old", "new"), default="new")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--compare", nargs=2, type=Path)
+    parser.add_argument("--repo", type=Path, default=REPO, help="the checkout whose configs/ are composed")
     args = parser.parse_args()
+    REPO = args.repo.resolve()
     if args.compare:
         diffs = compare(*(json.loads(p.read_text()) for p in args.compare))
         print("\n".join(diffs) or "identical")

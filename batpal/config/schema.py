@@ -151,7 +151,7 @@ class RunConfig:
     logger: dict[str, Any] = field(default_factory=dict)  # name -> {_target_: a Lightning logger, ...}
     callbacks: dict[str, Any] = field(default_factory=dict)  # name -> {_target_: a Lightning callback, ...}
     experiment_name: str = II("env.name")
-    run_dir: str = MISSING
+    run_dir: str | None = MISSING  # Hydra's output dir; None only while `--cfg job --resolve` prints the config
     seed: int = 0
     ckpt_path: str | None = None  # a checkpoint file, or "last" for <run dir>/checkpoints/last.ckpt
 

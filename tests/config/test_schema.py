@@ -97,3 +97,21 @@ def test_a_mistyped_value_fails_naming_the_key(override):
 def test_belief_source_true_from_the_command_line_is_the_string():
     cfg = compose_config(["experiment=mpe_spread", "game.belief_source=true"])
     assert game_config(cfg).belief_source == "true"
+
+
+def test_cfg_job_resolve_shows_every_stage_s_clip_and_lambda_on_smac():
+    """``python -m batpal.fit experiment=smac_mmm --cfg job --resolve``: lambda 0.1, clip 0.05 in every stage."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    repo = CONFIGS.parent
+    cmd = [sys.executable, "-m", "batpal.fit", "experiment=smac_mmm", "--cfg", "job", "--resolve"]
+    done = subprocess.run(cmd, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = yaml.safe_load(done.stdout)
+    assert printed["game"]["barrier_lambda"] == 0.1 and printed["ppo"]["clip_epsilon"] == 0.05
+    assert all(printed[stage]["ppo"]["clip_epsilon"] == 0.05 for stage in ("pretrain", *GAME_STAGES))
