@@ -5,13 +5,24 @@ TorchRL's ``SMACv2Wrapper`` already yields ``agents/{observation, action_mask, a
 ``SMACWrapper`` subclasses it to (1) drop its ``import smacv2`` + isinstance check, so any object with
 smacv2's ``StarCraft2Env`` API can be wrapped (the test stand-in), and (2) report the time limit as
 ``truncated`` instead of ``terminated``. ``make_smac`` checks smacv2 / StarCraft II / the map file before
-building anything and batches ``num_envs`` copies with ``SerialEnv`` or ``ParallelEnv``.
+building anything and batches ``num_envs`` copies with ``SerialEnv`` or ``ParallelEnv``. The default game is
+smacv2's ``StarCraft2Env`` with SMAC v1's classic-map semantics restored (``batpal.envs.smac_classic``).
+
+Seeding: each instance gets ``seed + i``; the game receives it (SC2's own random seed) and, when the instance
+is built (inside its worker process under ``ParallelEnv``), it also seeds Python's ``random`` and NumPy's global
+generator, which smacv2's observation code draws from (``prob_obs_enemy``; the ``10gen_*`` unit
+distributions). What stays nondeterministic: StarCraft II itself across binaries, versions and machines, a game
+that crashes and is restarted mid-run (smacv2 then returns ``(0, True, {})`` and starts a fresh game), and,
+under ``SerialEnv``, the shared global generators, whose draws interleave across the batch (deterministic for
+one batch size, not across batch sizes). Building an env in the main process (TorchRL does so to read a
+batched env's metadata) reseeds that process's global generators too.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import random
 import re
 from collections.abc import Callable
 from functools import partial
@@ -53,6 +64,10 @@ def check_smac_available(map_name: str) -> None:
     problems = []
     if importlib.util.find_spec("smacv2") is None:
         problems.append("the smacv2 python package is not installed")
+    else:
+        known = _smacv2_map_names()
+        if known is not None and map_name not in known:
+            problems.append(f"smacv2 does not know the map {map_name!r} (known: {', '.join(sorted(known))})")
     root = sc2_path()
     sc2path = os.environ.get("SC2PATH", "<unset>")
     if not (root / "Versions").is_dir():
@@ -64,6 +79,21 @@ def check_smac_available(map_name: str) -> None:
         raise SMACUnavailableError(
             f"Cannot build SMAC map {map_name!r}: " + "; ".join(problems) + ".\n" + SMAC_INSTALL_HELP
         )
+
+
+def _smacv2_map_names() -> set[str] | None:
+    """The map names in smacv2's registry, or ``None`` when it cannot be read (no StarCraft II is started)."""
+    try:
+        from smacv2.env.starcraft2.maps import smac_maps
+    except Exception:  # noqa: BLE001 - a broken smacv2 install is reported when the env is built
+        return None
+    return set(smac_maps.get_smac_map_registry())
+
+
+def seed_global_rngs(seed: int) -> None:
+    """Seed Python's ``random`` and NumPy's global generator (smacv2's observation code draws from them)."""
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
 
 
 class SMACWrapper(SMACv2Wrapper):
@@ -149,15 +179,16 @@ class SMACWrapper(SMACv2Wrapper):
 
 
 def _make_smacv2_env(map_name: str, seed: int, **kwargs):
-    """Default factory: a real smacv2 ``StarCraft2Env`` that flags time-limit endings in its info."""
-    from smacv2.env import StarCraft2Env
+    """Default factory: smacv2's ``StarCraft2Env`` with SMAC v1's classic-map semantics, flagging time limits."""
+    from batpal.envs.smac_classic import classic_env_class
 
     kwargs.setdefault("continuing_episode", True)
-    return StarCraft2Env(map_name=map_name, seed=seed, **kwargs)
+    return classic_env_class()(map_name=map_name, seed=seed, **kwargs)
 
 
 def _make_one(env_factory: Callable, map_name: str, seed: int, device: torch.device) -> SMACWrapper:
-    """Build and wrap one SMAC instance (runs inside the worker for ``ParallelEnv``)."""
+    """Build and wrap one SMAC instance (runs inside the worker for ``ParallelEnv``), seeding the global RNGs."""
+    seed_global_rngs(seed)
     return SMACWrapper(env=env_factory(map_name, seed), categorical_actions=True, device=device)
 
 

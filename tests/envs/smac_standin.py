@@ -4,7 +4,9 @@ It mirrors the parts of the smacv2 API the wrapper touches: ``get_env_info``, ``
 (values in [-1, 1]), ``get_avail_actions`` (action 0 = no-op, only for dead units; 1 = stop; 2-5 = moves;
 ``6 + j`` = attack enemy ``j``), ``reset() -> (obs, state)`` and ``step(actions) -> (reward, terminated, info)``
 with smacv2's info dict and its quirks: an unavailable action trips the same assertion, the time limit ends
-the episode with ``terminated=True`` and ``info["episode_limit"]`` is only set when ``continuing_episode``.
+the episode with ``terminated=True`` and ``info["episode_limit"]`` is only set when ``continuing_episode``;
+``crash_at_step=k`` makes the ``k``-th step of an episode return smacv2's crash result ``(0, True, {})``;
+``state_last_action`` drops everyone's last action from the state, as in smacv2.
 The battle itself is a toy: allies shoot enemies in range, enemies shoot back at random.
 """
 
@@ -39,6 +41,8 @@ class StandInStarCraft2Env:
         reward_death_value: float = 10.0,
         reward_win: float = 200.0,
         reward_scale_rate: float = 20.0,
+        state_last_action: bool = True,
+        crash_at_step: int | None = None,
     ) -> None:
         n_agents, n_enemies, limit = MAP_PARAMS[map_name]
         self.map_name = map_name
@@ -50,6 +54,8 @@ class StandInStarCraft2Env:
         self.reward_death_value, self.reward_win = reward_death_value, reward_win
         self.max_reward = n_enemies * (reward_death_value + 1.0) + reward_win  # enemies have 1.0 max health
         self.reward_scale_rate = reward_scale_rate
+        self.state_last_action, self.crash_at_step = state_last_action, crash_at_step
+        self.restarts = 0
         self._seed = seed
         self._rng = np.random.default_rng(seed)
         self._episode_steps = 0
@@ -68,7 +74,8 @@ class StandInStarCraft2Env:
 
     def get_state_size(self) -> int:
         """Allies (health, cooldown, x, y), enemies (health, x, y), then everyone's last action."""
-        return 4 * self.n_agents + 3 * self.n_enemies + self.n_agents * self.n_actions
+        last_action = self.n_agents * self.n_actions if self.state_last_action else 0
+        return 4 * self.n_agents + 3 * self.n_enemies + last_action
 
     def get_total_actions(self) -> int:
         return self.n_actions
@@ -138,7 +145,10 @@ class StandInStarCraft2Env:
         alive = (self.ally_health > 0)[:, None]
         allies = np.concatenate([self.ally_health[:, None], np.zeros_like(alive, np.float32), self.ally_pos], 1)
         enemies = np.concatenate([self.enemy_health[:, None], self.enemy_pos], 1) * (self.enemy_health > 0)[:, None]
-        return np.concatenate([(allies * alive).ravel(), enemies.ravel(), self.last_action.ravel()]).astype(np.float32)
+        parts = [(allies * alive).ravel(), enemies.ravel()]
+        if self.state_last_action:
+            parts.append(self.last_action.ravel())
+        return np.concatenate(parts).astype(np.float32)
 
     # ---- episode ----
     def reset(self) -> tuple[list[np.ndarray], np.ndarray]:
@@ -157,6 +167,10 @@ class StandInStarCraft2Env:
         avail = self.get_avail_actions()
         for a, act in enumerate(actions):
             assert avail[a][act] == 1, f"Agent {a} cannot perform action {act}"
+        if self.crash_at_step is not None and self._episode_steps + 1 == self.crash_at_step:
+            self.restarts += 1  # smacv2: full_restart() after a protocol/connection error, then (0, True, {})
+            self.reset()
+            return 0, True, {}
         self.last_action = np.eye(self.n_actions, dtype=np.float32)[actions]
         enemy_before = self.enemy_health.copy()
         for a, act in enumerate(actions):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import random
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from tensordict import TensorDict
 from tensordict.nn import TensorDictModule
 from torchrl.collectors import Collector
@@ -14,16 +18,17 @@ from torchrl.envs.utils import check_env_specs
 
 import batpal.envs.smac as smac
 from batpal.envs import make
+from batpal.envs.registry import ENVS
 from batpal.envs.smac import SMACUnavailableError, check_smac_available
-from tests.envs.smac_standin import StandInStarCraft2Env
+from tests.envs.smac_standin import MAP_PARAMS, StandInStarCraft2Env
 
 STOP = 1
 
 
-def _make(num_envs: int = 2, map_name: str = "smac_2s3z", **kwargs):
+def _make(num_envs: int = 2, map_name: str = "smac_2s3z", seed: int = 0, **kwargs):
     """Registry env over the stand-in, serial by default (no worker processes)."""
     kwargs.setdefault("parallel", False)
-    return make(map_name, num_envs, seed=0, env_factory=StandInStarCraft2Env, **kwargs)
+    return make(map_name, num_envs, seed=seed, env_factory=StandInStarCraft2Env, **kwargs)
 
 
 def _games(env) -> list[StandInStarCraft2Env]:
@@ -194,3 +199,95 @@ def test_missing_map_is_named_and_full_install_passes(monkeypatch, tmp_path):
     (tmp_path / "Maps" / "SMAC_Maps").mkdir(parents=True)
     (tmp_path / "Maps" / "SMAC_Maps" / "10m_vs_11m.SC2Map").touch()
     check_smac_available("10m_vs_11m")
+
+
+# ---- the authors' settings, seeding, smacv2's crash result ----
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "env"
+# registry name -> (map, the authors' episode limit); smac_11m plays 10m_vs_11m (the authors' 11m is unpublished)
+AUTHORS_LIMITS = {
+    "smac_2s3z": ("2s3z", 120),
+    "smac_mmm": ("MMM", 150),
+    "smac_1c3s5z": ("1c3s5z", 180),
+    "smac_11m": ("10m_vs_11m", 150),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTHORS_LIMITS))
+def test_env_configs_hold_the_authors_settings(name):
+    cfg = OmegaConf.load(CONFIGS / f"{name}.yaml")
+    map_name, limit = AUTHORS_LIMITS[name]
+    assert cfg.name == name and cfg.max_episode_steps == limit
+    assert OmegaConf.to_container(cfg.kwargs) == {"state_last_action": False}
+    assert dict(ENVS[name].kwargs)["map_name"] == map_name
+    assert MAP_PARAMS[map_name][2] == limit  # the map's own limit (smacv2's registry) agrees with the config
+    if name == "smac_11m":
+        header = (CONFIGS / f"{name}.yaml").read_text()
+        assert "10m_vs_11m" in header and "NOT the paper's 11m" in header
+
+
+def test_config_kwargs_reach_the_game_and_drop_last_actions_from_state():
+    env = _make(1, "smac_mmm", state_last_action=False)
+    td = env.reset()
+    game = _games(env)[0]
+    assert game.state_last_action is False
+    assert td["state"].shape[-1] == game.get_state_size() == 4 * 10 + 3 * 10
+
+
+def _rollout_obs(env, steps: int = 6) -> torch.Tensor:
+    torch.manual_seed(0)
+    return env.rollout(steps, break_when_any_done=False)["next", "agents", "observation"]
+
+
+def test_each_env_seeds_python_and_numpy_global_generators():
+    random.seed(123)
+    np.random.seed(123)
+    _make(1, "smac_2s3z", seed=4).reset()  # its one instance (seed 4) is built by now; the stand-in draws nothing
+    drawn = (random.random(), float(np.random.rand()))
+    random.seed(4)
+    np.random.seed(4)
+    assert drawn == (random.random(), float(np.random.rand()))
+    smac.seed_global_rngs(5)
+    other = (random.random(), float(np.random.rand()))
+    assert other != drawn
+
+
+def test_same_seed_same_rollout_with_stand_in():
+    first, second = _rollout_obs(_make(2, "smac_2s3z")), _rollout_obs(_make(2, "smac_2s3z"))
+    torch.testing.assert_close(first, second)
+    assert not torch.equal(_rollout_obs(_make(2, "smac_2s3z", seed=7)), first)
+
+
+def test_crash_result_is_a_truncated_end_without_a_win():
+    env = _make(2, "smac_2s3z", crash_at_step=3, enemy_damage=0.0)
+    steps = _run_episode(env, lambda mask: torch.full(mask.shape[:-1], STOP))
+    assert len(steps) == 3
+    last = steps[-1]
+    assert last["done"].all() and last["truncated"].all() and not last["terminated"].any()
+    assert not last["info", "battle_won"].any() and (last["reward"] == 0).all()
+    assert all(game.restarts == 1 for game in _games(env))
+    nxt = env.reset()  # the game goes on after the restart
+    assert nxt["agents", "observation"].abs().sum() > 0
+
+
+def test_crash_in_one_env_leaves_the_other_running():
+    env = make("smac_2s3z", 2, seed=0, env_factory=StandInStarCraft2Env, parallel=False, enemy_damage=0.0)
+    td = env.reset()
+    _games(env)[0].crash_at_step = 2
+    for _ in range(2):
+        td = _act(env, td, torch.full((2, 5), STOP))
+    assert td["truncated"].squeeze(-1).tolist() == [True, False] and not td["terminated"].any()
+
+
+def test_unknown_map_is_named_before_any_game_starts(monkeypatch, tmp_path):
+    (tmp_path / "Versions").mkdir()
+    (tmp_path / "Maps" / "SMAC_Maps").mkdir(parents=True)
+    (tmp_path / "Maps" / "SMAC_Maps" / "11m.SC2Map").touch()
+    monkeypatch.setenv("SC2PATH", str(tmp_path))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: object() if name == "smacv2" else real_find_spec(name, *a)
+    )
+    monkeypatch.setattr(smac, "_smacv2_map_names", lambda: {"2s3z", "MMM", "1c3s5z", "10m_vs_11m"})
+    with pytest.raises(SMACUnavailableError, match=r"smacv2 does not know the map '11m'.*10m_vs_11m"):
+        check_smac_available("11m")
