@@ -4,6 +4,7 @@ envs, centralised critics on (state, type, t), the adversaries psi_k and their E
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -109,9 +110,9 @@ class GameModule(RolloutModule):
         own extrapolation back and the critics diverged."""
         return torch.where(td["step_count"] >= self.max_episode_steps, torch.zeros_like(value), value)
 
+    @abstractmethod
     def values(self, td: TensorDictBase) -> torch.Tensor:
         """[.., 1] real-scale values of each env's world; subclasses say which critic serves which world."""
-        raise NotImplementedError
 
     @torch.no_grad()
     def team_advantages(self, batch: TensorDictBase) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -2,8 +2,10 @@
 
 One short MAPPO pretrain (module fixture, ~15 s) is shared: pi0 must beat a uniform-random team, and the calibrate
 stage's worst case must lower pi0's value clearly below Vmax and below a victim that plays uniformly at random.
-The third check, psi_1..psi_K ordered by severity after a short adversarial stage, is written but not run
-(xfail, run=False): at any budget that fits it does not hold reliably (figures in its docstring).
+A third check, psi_1..psi_K ordered by severity after a short adversarial stage, is not here: in 8 short runs
+(256k-1M frames, K=2, up to 105 s) psi_1 was never clearly milder than psi_2 (e.g. 1M frames: 0.79 vs 0.18;
+512k: 0.17 vs 0.18), because psi_1 learns faster and collapses too harsh; the full 12M-frame run does order them
+(README). It waits for issue 13, which diagnoses psi_1's harshness.
 
 Budgets and margins were measured on the 2-core CI machine over seeds 0-3 (figures in each test's docstring);
 learning switched off (``ppo.actor_lr=1e-12`` for pi0, ``game.adversary_lr=1e-12`` for the worst case) or an
@@ -147,44 +149,3 @@ def test_calibration_adversary_lowers_the_value(pi0_run, tmp_path):
     for v, low in enumerate(vmin):
         assert low < vmax - VMIN_MARGIN, (v, vmax, vmin)
         assert low < random[v] - RANDOM_VICTIM_MARGIN, (v, vmin, random)
-
-
-# psi_1..psi_K ordered by severity after a short adversarial stage, on fixed bounds (no calibrate stage)
-ADVERSARIAL = [
-    "stages=[adversarial]",
-    "env.num_envs=256",
-    "game.K=2",
-    "game.zeta=2.0",  # below half a band, VMIN_GAP / (2K) = 6
-    "adversarial.frames=512000",
-    "adversarial.iters_per_epoch=20",
-    "adversarial.eval_episodes=300",
-    "game.adversary_lr=1e-3",
-]
-VMIN_GAP = 24.0  # game.vmin = pi0's Vmax - 24: the middle of the Vmax - Vmin^v that the calibrate test measures
-ORDER_MARGIN = 0.1  # severity; its noise (300 episodes per victim, 3 victims, a 24-wide span) is ~0.03
-
-
-@pytest.mark.xfail(
-    run=False,
-    reason="not reliable at a budget that fits: in 8 short MPE runs (256k-1M frames, K=2) psi_1 was never clearly "
-    "milder than psi_2 (e.g. 1M frames: 0.79 vs 0.18); run it with --runxfail",
-)
-def test_adversaries_are_ordered_by_severity(pi0_run, tmp_path):
-    """After a short adversarial stage, psi_k's measured severity (eq. 3, on pi0) grows with k by ORDER_MARGIN.
-
-    Measured on the seed-0 pi0 (K = 2, severities of psi_1 / psi_2): 256k frames, lr 3e-3: 0.09 / 0.02; 512k,
-    lr 1e-2: 1.23 / 1.16; 512k, lr 3e-3: 1.23 / 0.08; 512k, lr 3e-3, entropy 0.02: 0.20 / 0.17; 512k, lr 1e-3,
-    span 12: 0.09 / 0.09; 1M, lr 1e-3: 0.79 / 0.18; 256k, lr 1e-3, 4 minibatches: 0.16 / 0.17; this test's
-    settings (512k, lr 1e-3, 67 s): 0.17 / 0.18. psi_1 (PPO on the defender plus the barrier) learns faster than
-    psi_2 (only eq. 14's sign step while above its band) and often collapses to a deterministic, too harsh policy
-    that the barrier cannot pull back; the full run (12M frames) does order them (README: 0.35 / 0.47 / 0.59 / 0.94).
-    """
-    pi0_dir, _ = pi0_run
-    vmax = json.loads((pi0_dir / "summary.json").read_text())["pretrain"]["vmax"]
-    bounds = [f"game.vmax={vmax}", f"game.vmin={vmax - VMIN_GAP}"]
-    cfg = compose_config([*BASE, *ADVERSARIAL, *bounds], from_pi0(pi0_dir, tmp_path / "adversarial"))
-    adv = fit(cfg)["adversarial"]
-    severity = [adv[f"psi_{k}"]["severity"] for k in range(1, cfg.game.K + 1)]
-    print(f"Vmax {vmax:.1f}, Vmin {vmax - VMIN_GAP:.1f}, severities {[round(s, 3) for s in severity]}")
-    for k in range(1, cfg.game.K):
-        assert severity[k - 1] < severity[k] - ORDER_MARGIN, severity
