@@ -21,6 +21,7 @@ def game_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_game_run(tmp_path_factory)
 
 
+@pytest.mark.slow  # end to end
 def test_command_line(game_run, tmp_path):
     out = tmp_path / "cli"
     cmd = [

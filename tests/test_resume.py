@@ -11,6 +11,8 @@ from batpal.fit import fit
 from batpal.resume import config_differences
 from tests.conftest import compose_config
 
+pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
+
 
 def _files(run_dir: Path) -> dict[str, bytes]:
     return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}

@@ -166,6 +166,7 @@ def test_a_checkpoint_with_pickled_env_state_is_refused(tmp_path):
         resolve_checkpoint(str(path), tmp_path)
 
 
+@pytest.mark.slow  # end to end
 def test_fit_refuses_a_crafted_checkpoint(tmp_path, marker):
     """``python -m batpal.fit ... ckpt_path=<crafted>``: a clear error, no code run, no stage started."""
     path = _crafted_checkpoint(tmp_path / "crafted", marker)

@@ -99,6 +99,7 @@ def test_belief_source_true_from_the_command_line_is_the_string():
     assert game_config(cfg).belief_source == "true"
 
 
+@pytest.mark.slow  # end to end
 def test_cfg_job_resolve_shows_every_stage_s_clip_and_lambda_on_smac():
     """``python -m batpal.fit experiment=smac_mmm --cfg job --resolve``: lambda 0.1, clip 0.05 in every stage."""
     import os

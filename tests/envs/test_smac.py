@@ -160,6 +160,7 @@ def test_collector_resets_finished_envs_only():
     assert len(set(batch["collector", "traj_ids"].flatten().tolist())) == int(batch["next", "done"].sum()) + open_trajs
 
 
+@pytest.mark.slow  # end to end
 def test_parallel_is_default_for_several_envs():
     env = make("smac_2s3z", 2, seed=0, env_factory=StandInStarCraft2Env, episode_limit=4)
     try:

@@ -44,6 +44,7 @@ def test_unknown_algo_lists_the_methods():
         compose_config(["experiment=mpe_spread", "algo=maxmin"])
 
 
+@pytest.mark.slow  # end to end
 @pytest.mark.parametrize("method", ["eir_mappo", "gen_maxmin", "rap"])
 def test_unconstrained_baselines_train_end_to_end(tiny_cfg, method):
     cfg = tiny_cfg(*GAME, f"algo={method}", "stages=[pretrain,calibrate,adversarial]")
@@ -125,6 +126,7 @@ def _fake_attack(run_dir: Path, path: Path, seed: int) -> Path:
     return path
 
 
+@pytest.mark.slow  # end to end
 def test_fixed_types_train_against_frozen_attacks(tiny_cfg, tmp_path):
     base = tiny_cfg(name="pi0")
     fit(base)
@@ -197,6 +199,7 @@ def test_v0_smoothing_state_goes_into_the_checkpoint(tmp_path_factory):
     assert restored.v0_ema == saved.v0_ema
 
 
+@pytest.mark.slow  # end to end
 def test_belief_batch_trains_chi_on_that_share_of_world_one_histories(tiny_cfg, monkeypatch):
     """game.belief_batch=0.5: each belief step sees half of the world-1 envs' histories (of 25 steps, 3 agents)."""
     import batpal.modules.batpal as batpal_module
@@ -222,6 +225,7 @@ def test_belief_batch_out_of_range_fails(tiny_cfg, share):
     assert not (Path(cfg.run_dir) / "pi0.pt").exists()  # refused before pretraining
 
 
+@pytest.mark.slow  # end to end
 def test_several_minibatches_split_each_minibatch_into_loss_rows(tiny_cfg):
     """adversarial.ppo.minibatches=2: every loss's rows are selected per shuffled minibatch; every loss is logged."""
     cfg = tiny_cfg(*GAME, "game.vmax=-40", "adversarial.ppo.minibatches=2")

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from batpal.safe_load import check_plain
 from batpal.stages.attack import train_attack
 from tests.stages.conftest import attack_config
+
+pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
 
 
 def _no_pickled_bytes(state: dict, where: str) -> None:

@@ -24,6 +24,8 @@ from batpal.nn.adversary import adversary_input
 from batpal.stages.attack import build_attack_module, train_attack
 from tests.stages.conftest import attack_config
 
+pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
+
 AGENTS, ADVERSARY = "agents", "adversary"
 ATTACK_KEYS = {"kind", "env", "dims", "hidden", "activation", "c", "defender", "state_dict"}
 

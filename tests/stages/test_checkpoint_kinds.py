@@ -9,6 +9,8 @@ from batpal.fit import fit
 from tests.conftest import GAME, TINY, compose_config
 from tests.stages.conftest import attack_config
 
+pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
+
 
 def test_an_attack_checkpoint_is_refused_by_fit_and_a_fit_checkpoint_by_attack(defender_runs, tmp_path):
     attack_dir = tmp_path / "attack"

@@ -18,6 +18,8 @@ from batpal.objectives.guards import DivergenceError
 from tests.conftest import GAME, TINY, compose_config
 from tests.stages.conftest import attack_config
 
+pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
+
 REPO = Path(__file__).resolve().parents[2]
 LONG = 20 * 400  # 20 iterations of 16 envs x 25 steps
 CASES = {

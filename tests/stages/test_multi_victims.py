@@ -11,6 +11,8 @@ import pytest
 from batpal.fit import fit
 from tests.conftest import GAME
 
+pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
+
 SETS = [list(s) for s in combinations(range(4), 2)]  # the 6 victim sets of 2 among 4 agents, in index order
 MULTI = [*GAME, "+env.kwargs.n_agents=4", "game.victims=2", "game.K=2"]
 

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 
+@pytest.mark.slow  # end to end
 def test_pipeline_writes_every_stage(tiny_cfg):
     cfg = tiny_cfg(*GAME)
     summary = fit(cfg)
