@@ -24,8 +24,8 @@ from omegaconf import DictConfig
 from tensordict.nn import TensorDictModule, TensorDictSequential
 
 from batpal.artifacts import REFERENCE_POLICY, load_reference_policy
-from batpal.eval import evaluate_policy
 from batpal.fit import fit
+from batpal.stages.trainer import play
 from tests.conftest import compose_config
 
 pytestmark = pytest.mark.slow
@@ -83,14 +83,7 @@ def random_victim(team: TensorDictModule, victim: int) -> TensorDictSequential:
 
 
 def evaluate(policy, cfg: DictConfig, episodes: int, seed: int):
-    return evaluate_policy(
-        policy,
-        cfg.env.name,
-        episodes,
-        seed=seed,
-        gamma=cfg.ppo.gamma,
-        max_episode_steps=cfg.env.max_episode_steps,
-    ).summary()
+    return play(cfg, policy, episodes, seed)  # the stages' own evaluation of a policy on the config's env
 
 
 def from_pi0(pi0_dir: Path, run_dir: Path) -> Path:
