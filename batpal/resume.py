@@ -3,7 +3,8 @@
 A fresh run writes ``<run dir>/run.json`` (a random run id); every checkpoint carries that id and its stage kind.
 Resuming (``ckpt_path``) is refused, before anything is written, when the checkpoint belongs to another run or to
 another kind of stage, or when the config differs from the run's ``config.yaml`` in anything else than budgets
-(``<stage>.frames``, ``<stage>.eval_episodes``), the stages to run, and logging.
+(``<stage>.frames``, ``<stage>.eval_episodes``), the stages to run, logging, and the machine's process cap
+(``env.max_processes``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from batpal.safe_load import load_weights
 RUN_FILE = "run.json"
 BUDGETS = ("frames", "eval_episodes")
 FREE = ("ckpt_path", "run_dir", "stages", "logger", "callbacks", "trainer.enable_progress_bar",
-        "trainer.log_every_n_steps", "trainer.enable_model_summary", "trainer.profiler")
+        "trainer.log_every_n_steps", "trainer.enable_model_summary", "trainer.profiler",
+        "env.max_processes")  # a machine's limit, not a setting of the run
 
 
 def launching_rank() -> bool:

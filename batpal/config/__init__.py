@@ -8,12 +8,14 @@ from batpal.config.schema import (
     GameConfig,
     ModelConfig,
     PPOConfig,
+    ReproduceConfig,
+    ReproduceSettings,
     StageConfig,
     StagePPO,
     register_configs,
 )
-from batpal.config.settings import stage_ppo, to_object
-from batpal.config.validate import validate, validate_run
+from batpal.config.settings import eval_envs, stage_ppo, to_object
+from batpal.config.validate import validate, validate_env, validate_run
 
 __all__ = [
     "AttackConfig",
@@ -23,11 +25,15 @@ __all__ = [
     "GameConfig",
     "ModelConfig",
     "PPOConfig",
+    "ReproduceConfig",
+    "ReproduceSettings",
     "StageConfig",
     "StagePPO",
+    "eval_envs",
     "stage_ppo",
     "to_object",
     "validate",
     "register_configs",
+    "validate_env",
     "validate_run",
 ]

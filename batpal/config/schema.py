@@ -16,12 +16,18 @@ from omegaconf import II, MISSING
 
 @dataclass
 class EnvConfig:
-    """The environment (``batpal.envs.make``): registry name, batch of envs, episode limit, extra kwargs."""
+    """The environment (``batpal.envs.make``): registry name, batches of envs, episode limit, extra kwargs.
+
+    ``num_envs`` is the training collector's batch, ``eval_envs`` every evaluation's (one batched env reused for
+    all its episodes); on SMAC each env is a StarCraft II process, and ``max_processes`` caps both.
+    """
 
     name: str = "mpe_spread"
     num_envs: int = 512
     max_episode_steps: int = 50
     kwargs: dict[str, Any] = field(default_factory=dict)
+    eval_envs: int | None = None  # envs of any evaluation's batch at most; None: num_envs
+    max_processes: int | None = None  # num_envs and eval_envs at most (SMAC: StarCraft II processes); None: no cap
 
 
 @dataclass
@@ -83,6 +89,14 @@ class StageConfig:
 
 
 @dataclass
+class CalibrateStage(StageConfig):
+    """``calibrate``: ``candidates`` worst-case adversaries trained together (different initial weights), each on
+    every victim; Vmin^v is the harshest candidate's value on v, so one seed's unlucky search does not set a band."""
+
+    candidates: int = 4
+
+
+@dataclass
 class GameConfig:
     """The type game and BATPAL's adversarial stage (sections 3-4, Algorithm 1; paper Table 6 unless noted)."""
 
@@ -94,7 +108,7 @@ class GameConfig:
     benign_prob: float = 0.2  # the authors' prior: P(z = 0)
     world1_fraction: float = 0.5  # share of rollout envs in world 1 (pi_omega); the rest are world 0 (pi0)
     barrier_lambda: float = 0.2  # lambda of eq. 9 / 14 (0.1 on SMAC)
-    zeta: float = 0.5  # eq. 14's guard, in value units
+    zeta: float = 0.001  # eq. 14's guard on the severity scale (share of Vmax - Vmin^v; the authors' 1e-3)
     adversary_lr: float = 5.0e-4  # alpha >= beta (two-timescale, eq. 16-17)
     adversary_entropy_coeff: float = 0.001
     belief_lr: float = 5.0e-4
@@ -143,8 +157,8 @@ class RunConfig:
     ppo: PPOConfig = field(default_factory=PPOConfig)
     game: GameConfig = field(default_factory=GameConfig)
     pretrain: StageConfig = field(default_factory=lambda: StageConfig(frames=20_000_000, eval_episodes=200))
-    calibrate: StageConfig = field(
-        default_factory=lambda: StageConfig(frames=2_000_000, eval_episodes=300, ppo=_calibrate_ppo())
+    calibrate: CalibrateStage = field(
+        default_factory=lambda: CalibrateStage(frames=2_000_000, eval_episodes=300, ppo=_calibrate_ppo())
     )
     adversarial: StageConfig = field(default_factory=lambda: StageConfig(frames=20_000_000, eval_episodes=150))
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
@@ -189,11 +203,38 @@ class EvaluateConfig(RunConfig):
 
     defenders: Any = None  # a list of run dirs or LABEL=dir strings, or a mapping {LABEL: dir}
     attacks: Any = field(default_factory=lambda: ["none", "random", "noop"])
-    episodes: int = 50  # per victim (set) (the paper: 50)
-    max_envs: int = 4096  # envs per batch at most (SMAC: lower it)
+    episodes: int = 50  # per victim (set) (the paper: 50); env.eval_envs envs per batch
     victims: int | None = None  # agents attacked at once; None: the defenders' game.victims
     severity: int = 1  # k of the type (v, k) a BATPAL-family team's attacked episodes carry
     overwrite: bool = False  # true: replace an earlier evaluation's outputs in run_dir (else refused)
+
+
+@dataclass
+class ReproduceSettings:
+    """``python -m batpal.reproduce``: which tables, at what scale, and what each defender is attacked with."""
+
+    tables: list[str] = field(default_factory=lambda: ["figure2"])  # figure2 | table1 | table3
+    scale: float = 1.0  # multiplies every budget (frames, evaluation episodes): 0.01 for a smoke test
+    attacks_against: str = "defender"  # defender: ACT / DYN-1 / DYN-2 trained against each defender (the paper);
+    # mappo: trained once against MAPPO's pi0 and transferred to every defender
+    methods: list[str] = field(
+        default_factory=lambda: ["batpal", "eir_mappo", "gen_maxmin", "rap", "mappo", "kt"]
+    )  # Figure 2's columns
+    attacks: list[str] = field(default_factory=lambda: ["act", "dyn1", "dyn2"])  # the RL attacks' rows
+    episodes: int = 50  # per victim and cell (the paper: 50), before scale
+    table3_K: list[int] = field(default_factory=lambda: [3, 4, 5])  # Table 3's columns
+    fixed_types_c: list[float] = field(default_factory=lambda: [0.0, 0.01, 0.05, 0.1])  # Table 1's Fixed Types
+    bootstrap_reps: int = 2000  # rliable's stratified bootstrap resamples
+    dry_run: bool = False  # print the plan (steps, cached or to run) and stop
+
+
+@dataclass
+class ReproduceConfig(RunConfig):
+    """A paper table: every method on every seed, sharing each seed's pi0 and calibration (``batpal.reproduce``)."""
+
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    attack: AttackStage = field(default_factory=AttackStage)  # the RL attacks' budget and PPO settings
+    reproduce: ReproduceSettings = field(default_factory=ReproduceSettings)
 
 
 def register_configs() -> None:
@@ -202,6 +243,7 @@ def register_configs() -> None:
     cs.store(name="fit_schema", node=FitConfig)
     cs.store(name="attack_schema", node=AttackConfig)
     cs.store(name="evaluate_schema", node=EvaluateConfig)
+    cs.store(name="reproduce_schema", node=ReproduceConfig)
     for group, node in (
         ("env", EnvConfig),
         ("model", ModelConfig),

@@ -36,6 +36,12 @@ def env_config(cfg: DictConfig) -> EnvConfig:
     return to_object(cfg.env, EnvConfig)
 
 
+def eval_envs(cfg: DictConfig) -> int:
+    """The batch of every evaluation (its envs; SC2 processes on SMAC): ``env.eval_envs``, else ``env.num_envs``."""
+    env = env_config(cfg)
+    return int(env.num_envs if env.eval_envs is None else env.eval_envs)
+
+
 def model_config(cfg: DictConfig) -> ModelConfig:
     return to_object(cfg.model, ModelConfig)
 

@@ -78,11 +78,29 @@ def check_schema(cfg: DictConfig, schema: type) -> None:
         raise ValueError(f"config key {err.full_key!r}: {err.msg}") from err
 
 
+def validate_env(env: DictConfig) -> None:
+    """The env's name and sizes: batches of at least one env, and neither ``num_envs`` (training) nor ``eval_envs``
+    (evaluations) above ``max_processes``, so no entry point asks for more StarCraft II processes than allowed."""
+    check_env_name(env.name)
+    _at_least("env.num_envs", env.num_envs, 1)
+    _at_least("env.max_episode_steps", env.max_episode_steps, 1)
+    eval_envs, cap = env.get("eval_envs"), env.get("max_processes")
+    if eval_envs is not None:
+        _at_least("env.eval_envs", eval_envs, 1)
+    if cap is None:
+        return
+    _at_least("env.max_processes", cap, 1)
+    for key, value in (("num_envs", env.num_envs), ("eval_envs", eval_envs)):
+        if value is not None and value > cap:
+            raise ValueError(
+                f"env.{key}={value} asks for more env instances at once (on SMAC, StarCraft II processes) than "
+                f"env.max_processes={cap}: lower env.{key} or raise env.max_processes."
+            )
+
+
 def validate_run(cfg: DictConfig, stages: tuple[str, ...] = ()) -> None:
     """What every entry point shares: env, seed, model, the shared ``ppo`` and the named stages' budgets."""
-    check_env_name(cfg.env.name)
-    _at_least("env.num_envs", cfg.env.num_envs, 1)
-    _at_least("env.max_episode_steps", cfg.env.max_episode_steps, 1)
+    validate_env(cfg.env)
     _at_least("seed", cfg.seed, 0)
     widths = list(cfg.model.hidden)
     _check(len(widths) >= 1 and all(h >= 1 for h in widths), "model.hidden", "a non-empty list of widths >= 1", widths)
@@ -93,6 +111,8 @@ def validate_run(cfg: DictConfig, stages: tuple[str, ...] = ()) -> None:
         for key in ("frames", "eval_episodes", "iters_per_epoch"):
             _at_least(f"{stage}.{key}", node[key], 1)
         validate_ppo(f"{stage}.ppo", OmegaConf.to_container(node.ppo, resolve=True))
+    if "calibrate" in stages:
+        _at_least("calibrate.candidates", cfg.calibrate.candidates, 1)
 
 
 def validate(cfg: DictConfig) -> None:
@@ -110,7 +130,7 @@ def validate(cfg: DictConfig) -> None:
 
 def validate_game(cfg: DictConfig) -> None:
     """The type game (sections 3-4): sizes, sets of names, shares in range, lambda > 0, Vmax > Vmin^v (eq. 3),
-    zeta below half a band where the band is known, and alpha >= beta (eq. 16-17: a warning)."""
+    zeta below half a band (severity scale: zeta < 1 / (2 K)), and alpha >= beta (eq. 16-17: a warning)."""
     game = cfg.game
     _at_least("game.K", game.K, 1)
     _at_least("game.victims", game.victims, 1)
@@ -119,6 +139,7 @@ def validate_game(cfg: DictConfig) -> None:
     _between("game.world1_fraction", game.world1_fraction, 0.0, 1.0, low_open=True, high_open=False)
     _positive("game.barrier_lambda", game.barrier_lambda)
     _check(math.isfinite(game.zeta) and game.zeta >= 0, "game.zeta", ">= 0", game.zeta)
+    check_zeta(float(game.zeta), int(game.K))
     _positive("game.adversary_lr", game.adversary_lr)
     _check(game.adversary_entropy_coeff >= 0, "game.adversary_entropy_coeff", ">= 0", game.adversary_entropy_coeff)
     _positive("game.belief_lr", game.belief_lr)
@@ -155,7 +176,7 @@ def _vmins(vmin: Any) -> list[float] | None:
 
 
 def _check_bounds(game: DictConfig) -> None:
-    """Vmax > every Vmin^v (eq. 3), and zeta < half the narrowest band (eq. 14's interior is not empty)."""
+    """Vmax > every Vmin^v (eq. 3)."""
     vmins = _vmins(game.vmin)
     if vmins is not None and not vmins:
         raise ValueError("game.vmin must be a number or a non-empty per-victim(-set) list, got [].")
@@ -164,16 +185,15 @@ def _check_bounds(game: DictConfig) -> None:
     for v, low in enumerate(vmins):
         if not float(game.vmax) > low:
             raise ValueError(f"game.vmax must exceed game.vmin (eq. 3): vmax={game.vmax}, vmin[{v}]={low}.")
-    check_zeta(float(game.zeta), float(game.vmax), vmins, int(game.K))
 
 
-def check_zeta(zeta: float, vmax: float, vmins: list[float], K: int) -> None:
-    """Eq. 14's interior [l + zeta, h - zeta] must not be empty: zeta < (Vmax - Vmin^v) / (2 K) for every v."""
-    half_band = min((vmax - low) / (2 * K) for low in vmins)
-    if not zeta < half_band:
+def check_zeta(zeta: float, K: int) -> None:
+    """Eq. 14's interior [l + zeta, h - zeta] must not be empty: on the severity scale a band is 1/K wide, so
+    zeta < 1 / (2 K), whatever the calibrated Vmin^v."""
+    if not zeta < 1 / (2 * K):
         raise ValueError(
-            f"game.zeta={zeta} must be smaller than half the narrowest band ({half_band:.4g} value units, "
-            f"K={K}, Vmax={vmax:.4g}, Vmin={min(vmins):.4g}): eq. 14's interior [l + zeta, h - zeta] would be empty."
+            f"game.zeta={zeta} must be smaller than half a band, 1/(2K) = {1 / (2 * K):.4g} with game.K={K} (zeta is "
+            "on the severity scale, a share of Vmax - Vmin^v): eq. 14's interior [l + zeta, h - zeta] would be empty."
         )
 
 

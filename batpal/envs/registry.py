@@ -62,4 +62,5 @@ def make(name: str, num_envs: int, seed: int = 0, device: str | torch.device = "
     env = _load(spec.factory)(
         num_envs=int(num_envs), seed=int(seed), device=torch.device(device), **dict(spec.kwargs), **kwargs
     )
-    return TransformedEnv(env, RewardSum(in_keys=["reward"], out_keys=["episode_reward"]))
+    # auto_unwrap: a factory's own TransformedEnv (SMAC's action mask) and this one become one flat chain
+    return TransformedEnv(env, RewardSum(in_keys=["reward"], out_keys=["episode_reward"]), auto_unwrap=True)

@@ -14,8 +14,13 @@ generator, which smacv2's observation code draws from (``prob_obs_enemy``; the `
 distributions). What stays nondeterministic: StarCraft II itself across binaries, versions and machines, a game
 that crashes and is restarted mid-run (smacv2 then returns ``(0, True, {})`` and starts a fresh game), and,
 under ``SerialEnv``, the shared global generators, whose draws interleave across the batch (deterministic for
-one batch size, not across batch sizes). Building an env in the main process (TorchRL does so to read a
-batched env's metadata) reseeds that process's global generators too.
+one batch size, not across batch sizes). ``set_seed`` (an evaluation reseeds its one batched env per chunk of
+episodes) reseeds those global generators only: StarCraft II's own seed is fixed when the game is launched.
+
+Processes: the batch is built from one callable with per-env seeds, so TorchRL reads its metadata from one
+instance (seed ``seed``) built and closed in the main process; a batch of ``num_envs`` thus launches
+``num_envs + 1`` games, never more than ``num_envs`` at once. That instance reseeds the main process's global
+generators too.
 """
 
 from __future__ import annotations
@@ -37,13 +42,20 @@ from torchrl.envs.libs.smacv2 import SMACv2Wrapper
 from torchrl.envs.utils import ACTION_MASK_ERROR
 
 SMAC_INSTALL_HELP = """\
-SMAC needs three things:
-  1. the smacv2 package:  pip install git+https://github.com/oxwhirl/smacv2.git
-  2. the StarCraft II Linux binary, version 4.10 (SC2.4.10), from Blizzard's s2client-proto page
-     (https://github.com/Blizzard/s2client-proto#downloads); unzip it (password "iagreetotheeula") and point
-     the SC2PATH environment variable at the StarCraftII folder (default: ~/StarCraftII).
-  3. the SMAC maps: download SMAC_Maps.zip from the smac repository (https://github.com/oxwhirl/smac/releases)
-     and unzip it into $SC2PATH/Maps/SMAC_Maps (so that e.g. $SC2PATH/Maps/SMAC_Maps/MMM.SC2Map exists)."""
+SMAC needs three things (README.md, section "SMAC", has the same commands):
+  1. smacv2, which is not on PyPI, installed in the same pip call as batpal's smac extra (from the batpal
+     checkout): the extra holds protobuf below 3.21, as smacv2 pins it, and tensorboard below 2.21, whose
+     releases need protobuf>=6.31 (with smacv2's protobuf the TensorBoard logger would fail):
+       git clone https://github.com/oxwhirl/smacv2.git
+       git -C smacv2 checkout 577ab5a2cff2391f8df582da5731ea9cd6adf3c6
+       pip install -e ".[smac]" ./smacv2
+  2. the StarCraft II Linux binary, version 4.10 (the zip's password is "iagreetotheeula"), and the SC2PATH
+     environment variable pointing at its StarCraftII folder (default: ~/StarCraftII):
+       wget https://blzdistsc2-a.akamaihd.net/Linux/SC2.4.10.zip
+       unzip -P iagreetotheeula SC2.4.10.zip -d ~ && export SC2PATH=~/StarCraftII
+  3. the SMAC maps in $SC2PATH/Maps/SMAC_Maps (so that e.g. $SC2PATH/Maps/SMAC_Maps/MMM.SC2Map exists); the
+     smacv2 clone has them (its classic maps are byte for byte SMAC v1's):
+       mkdir -p "$SC2PATH/Maps" && cp -r smacv2/smacv2/env/starcraft2/maps/SMAC_Maps "$SC2PATH/Maps/\""""
 
 # smacv2's procedurally generated maps all play on one map file; the classic maps use their own name.
 _MAP_FILES = {"10gen_terran": "32x32_flat", "10gen_zerg": "32x32_flat", "10gen_protoss": "32x32_flat"}
@@ -124,6 +136,11 @@ class SMACWrapper(SMACv2Wrapper):
     def _to_tensor(self, value) -> torch.Tensor:
         return torch.as_tensor(np.asarray(value, dtype=np.float32), device=self.device)
 
+    def _set_seed(self, seed: int | None) -> None:
+        """Reseed the global generators smacv2 draws from; the game's own seed was fixed at its launch."""
+        if seed is not None:
+            seed_global_rngs(seed)
+
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs) -> TensorDictBase:
         self._steps = 0
         return super()._reset(tensordict, **kwargs)
@@ -186,7 +203,7 @@ def _make_smacv2_env(map_name: str, seed: int, **kwargs):
     return classic_env_class()(map_name=map_name, seed=seed, **kwargs)
 
 
-def _make_one(env_factory: Callable, map_name: str, seed: int, device: torch.device) -> SMACWrapper:
+def _make_one(env_factory: Callable, map_name: str, *, device: torch.device, seed: int) -> SMACWrapper:
     """Build and wrap one SMAC instance (runs inside the worker for ``ParallelEnv``), seeding the global RNGs."""
     seed_global_rngs(seed)
     return SMACWrapper(env=env_factory(map_name, seed), categorical_actions=True, device=device)
@@ -216,7 +233,10 @@ def make_smac(
     if env_kwargs:
         env_factory = partial(env_factory, **env_kwargs)
     device = torch.device(device)
-    fns = [partial(_make_one, env_factory, map_name, seed + i, device) for i in range(num_envs)]
+    # one callable for the whole batch (seeds as per-env kwargs): TorchRL then treats the batch as one task and
+    # reads its metadata from a single instance, not from one extra game per env
+    create = partial(_make_one, env_factory, map_name, device=device)
+    seeds = [{"seed": seed + i} for i in range(num_envs)]
     batched_cls = ParallelEnv if (num_envs > 1 if parallel is None else parallel) else SerialEnv
-    batched = batched_cls(num_envs, fns, device=device)
+    batched = batched_cls(num_envs, create, create_env_kwargs=seeds, device=device)
     return TransformedEnv(batched, ActionMask(("agents", "action"), ("agents", "action_mask")))

@@ -21,7 +21,7 @@ from torchrl.envs import TransformedEnv
 
 from batpal.eval.attacked_team import AttackedTeam
 from batpal.eval.defenders import Defender
-from batpal.eval.episodes import EvalResult, measure, play_chunks
+from batpal.eval.episodes import EvalResult, measure, play_chunks, span_rows
 from batpal.eval.normalize import normalized_return
 from batpal.game.victim_draw import VictimDraw
 from batpal.objectives.detectability import agent_detectability, agent_deviation, at_victim
@@ -37,10 +37,10 @@ def victims_for(attack: TensorDictModuleBase, n_sets: int, episodes: int) -> tor
 
 @torch.no_grad()
 def evaluate_attack(
-    defender: Defender, attack: TensorDictModuleBase, episodes: int, *, seed: int, max_envs: int = 4096
+    defender: Defender, attack: TensorDictModuleBase, episodes: int, *, seed: int, num_envs: int
 ) -> EvalResult:
-    """The defender's team with ``attack`` in the victims' slots, all victim sets batched in one env (chunks of
-    ``max_envs``, chunk i seeded ``seed + i * max_envs``); the same ``seed`` gives every cell of one size the same
+    """The defender's team with ``attack`` in the victims' slots, all victim sets on one batched env (chunks of
+    ``num_envs``, chunk i seeded ``seed + i * num_envs``); the same ``seed`` gives every cell of one size the same
     start states and sampling stream."""
     space = defender.space
     victims = victims_for(attack, space.n_sets, episodes)
@@ -48,7 +48,7 @@ def evaluate_attack(
     torch.manual_seed(seed)  # the policies sample from the global generator
 
     def decorate(env: TransformedEnv, span: slice, chunk_seed: int) -> TransformedEnv:
-        return defender.decorate(env, victims[span], seed)
+        return defender.decorate(env, span_rows(victims, span), seed)
 
     chunks = play_chunks(
         policy,
@@ -56,10 +56,10 @@ def evaluate_attack(
         victims.numel(),
         seed=seed,
         max_episode_steps=defender.max_episode_steps,
-        num_envs=max_envs,
+        num_envs=num_envs,
         env_kwargs=defender.env_kwargs,
         decorate=decorate,
-        seed_step=max_envs,
+        seed_step=num_envs,
     )
     return measure(chunks, defender.gamma)
 
@@ -93,7 +93,7 @@ def evaluate_under_attack(
     episodes: int,
     *,
     seed: int,
-    num_envs: int = 256,
+    num_envs: int,
     device: str | torch.device = "cpu",
 ) -> AttackEval:
     """Each env plays its first episode with a uniform victim (none when ``attack`` is None); chunks of

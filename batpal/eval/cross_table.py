@@ -67,16 +67,17 @@ def cross_evaluate(
     episodes: int,
     *,
     seed: int,
-    max_envs: int = 4096,
+    num_envs: int,
     progress: Callable[[Cell], None] | None = None,
 ) -> list[Cell]:
-    """Every attack on every victim of every defender, ``episodes`` episodes per victim; one batched env per cell."""
+    """Every attack on every victim of every defender, ``episodes`` episodes per victim; one batched env of at most
+    ``num_envs`` envs per cell."""
     cells = []
     for attack in attacks:
         for defender in defenders:
             start = time.perf_counter()
             try:
-                result = evaluate_attack(defender, attack, episodes, seed=seed, max_envs=max_envs)
+                result = evaluate_attack(defender, attack, episodes, seed=seed, num_envs=num_envs)
             except Exception as err:
                 err.add_note(f"(while playing attack {attack.label!r} against defender {defender.name!r})")
                 raise

@@ -1,7 +1,9 @@
 """Play ``episodes`` whole episodes of a policy, batched, and measure return, discounted return and wins.
 
 ``play_chunks`` is the one episode loop of every evaluation (a policy alone, a type of the game, a defender under
-an attack): chunks of envs, each env played until its first episode ends.
+an attack): chunks of envs on one batched env, each env played until its first episode ends. Its batch is the
+config's ``env.eval_envs`` (default ``env.num_envs``; ``batpal.config.settings.eval_envs``), which bounds the
+StarCraft II processes an evaluation starts on SMAC.
 """
 
 from __future__ import annotations
@@ -71,6 +73,13 @@ class Chunk:
 ChunkDecorate = Callable[[TransformedEnv, slice, int], TransformedEnv]
 
 
+def span_rows(values: torch.Tensor, span: slice) -> torch.Tensor:
+    """Rows ``span`` of a per-episode tensor, one per env of a chunk: rows past its end (the last chunk's padding
+    envs) repeat its last row."""
+    index = torch.arange(span.start, span.stop, device=values.device).clamp(max=values.shape[0] - 1)
+    return values[index]
+
+
 @contextmanager
 def _seeded(seed: int, device: str | torch.device) -> Iterator[None]:
     """Global torch (and CUDA) RNG seeded with ``seed`` inside, restored after."""
@@ -88,41 +97,52 @@ def play_chunks(
     *,
     seed: int,
     max_episode_steps: int,
-    num_envs: int = 256,
+    num_envs: int,
     device: str | torch.device = "cpu",
     env_kwargs: dict[str, Any] | None = None,
     decorate: ChunkDecorate | None = None,
     seed_step: int = 7919,
 ) -> Iterator[Chunk]:
-    """Chunks of ``num_envs`` envs until ``episodes``; chunk i's envs are seeded ``seed + i * seed_step``.
+    """Chunks of ``min(num_envs, episodes)`` envs until ``episodes``, all on one batched env built once (on SMAC:
+    that many StarCraft II processes, whatever ``episodes``); chunk i reseeds it with ``seed + i * seed_step``.
 
-    ``decorate(env, span, chunk_seed)`` appends the transforms the policy needs for the chunk's episodes ``span``
-    (of 0..episodes), e.g. their fixed victims, the type draw, the belief's recurrent state.
+    The last chunk plays the whole batch and keeps its first episodes, so the figures depend on ``(seed,
+    num_envs, episodes)`` alone. ``decorate(env, span, chunk_seed)`` appends the transforms the policy needs for
+    the chunk's episodes ``span`` (of 0..episodes, as long as the batch: on the last chunk it may run past
+    ``episodes``, see ``span_rows``), e.g. their fixed victims, the type draw, the belief's recurrent state; it
+    gets a fresh view of the shared env each chunk, so no chunk's transforms stay for the next.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}.")
-    done_so_far, chunk_seed = 0, seed
-    while done_so_far < episodes:
-        n = min(num_envs, episodes - done_so_far)
-        env = make(env_name, n, chunk_seed, device, **(env_kwargs or {}))
-        if decorate is not None:
-            env = decorate(env, slice(done_so_far, done_so_far + n), chunk_seed)
-        try:
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be >= 1, got {num_envs}.")
+    batch = min(num_envs, episodes)
+    shared = make(env_name, batch, seed, device, **(env_kwargs or {}))
+    try:
+        for i, start in enumerate(range(0, episodes, batch)):
+            chunk_seed = seed + i * seed_step
+            env = TransformedEnv(shared, auto_unwrap=True)  # the shared env's own transforms, cloned
+            if decorate is not None:
+                env = decorate(env, slice(start, start + batch), chunk_seed)
             # the policy's draws from a generator seeded by the chunk, whatever the caller's RNG state: a stage's
             # final evaluation gives the same figures after a resume as in a run left alone (and leaves the
             # caller's stream untouched)
             with _seeded(chunk_seed, device), set_exploration_type(ExplorationType.RANDOM):
-                traj = env.rollout(max_episode_steps, policy, break_when_any_done=False)  # [n, T]
-        finally:
-            env.close()
-        done = traj.get(("next", "done")).squeeze(-1)  # [n, T]
-        if not bool(done.any(-1).all()):
-            raise RuntimeError(f"an episode of {env_name} ran past max_episode_steps={max_episode_steps}.")
-        steps = torch.arange(done.shape[-1], device=done.device)
-        first_end = torch.where(done, steps, done.shape[-1]).min(-1).values  # [n]
-        yield Chunk(traj, steps <= first_end.unsqueeze(-1), first_end)
-        done_so_far += n
-        chunk_seed += seed_step
+                env.set_seed(chunk_seed)
+                traj = env.rollout(max_episode_steps, policy, break_when_any_done=False)  # [batch, T]
+            yield _first_episodes(traj[: episodes - start], env_name, max_episode_steps)
+    finally:
+        shared.close(raise_if_closed=False)
+
+
+def _first_episodes(traj: TensorDictBase, env_name: str, max_episode_steps: int) -> Chunk:
+    """The chunk of ``traj`` [n, T]: each env's first episode, which must end within ``max_episode_steps``."""
+    done = traj.get(("next", "done")).squeeze(-1)  # [n, T]
+    if not bool(done.any(-1).all()):
+        raise RuntimeError(f"an episode of {env_name} ran past max_episode_steps={max_episode_steps}.")
+    steps = torch.arange(done.shape[-1], device=done.device)
+    first_end = torch.where(done, steps, done.shape[-1]).min(-1).values  # [n]
+    return Chunk(traj, steps <= first_end.unsqueeze(-1), first_end)
 
 
 def measure(chunks: Iterator[Chunk], gamma: float) -> EvalResult:
@@ -152,12 +172,13 @@ def evaluate_policy(
     seed: int,
     gamma: float,
     max_episode_steps: int,
-    num_envs: int = 256,
+    num_envs: int,
     device: str | torch.device = "cpu",
     env_kwargs: dict[str, Any] | None = None,
     decorate: Callable[[TransformedEnv], TransformedEnv] | None = None,
 ) -> EvalResult:
-    """Each env plays until its first episode ends; chunks of ``num_envs`` envs until ``episodes`` are done.
+    """Each env plays until its first episode ends; chunks of ``num_envs`` envs (``eval_envs`` of the config's env,
+    ``batpal.config.settings.eval_envs``) until ``episodes`` are done.
 
     ``decorate`` appends transforms the policy needs (the type draw, the belief's recurrent state).
     """

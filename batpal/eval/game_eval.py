@@ -13,9 +13,10 @@ from batpal.game.worlds import TypeAssignment
 
 @torch.no_grad()
 def evaluate_type(
-    module: Any, type_index: int, world: int, episodes: int, *, seed: int, max_episode_steps: int
+    module: Any, type_index: int, world: int, episodes: int, *, seed: int, max_episode_steps: int, num_envs: int
 ) -> EvalResult:
-    """Every episode has type ``type_index``; world 1: the defender pi_omega with its belief, world 0: pi0.
+    """Every episode has type ``type_index``; world 1: the defender pi_omega with its belief, world 0: pi0; chunks
+    of ``num_envs`` envs (the config's ``eval_envs``).
 
     The policy input is chi's belief (no teacher forcing) unless the module's ``belief_source`` says otherwise.
     """
@@ -45,6 +46,7 @@ def evaluate_type(
             seed=seed,
             gamma=module.ppo.gamma,
             max_episode_steps=max_episode_steps,
+            num_envs=num_envs,
             device=module.device,
             env_kwargs=module.env_kwargs,
             decorate=decorate,

@@ -23,6 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from batpal.atomic import write_text_atomic
 from batpal.attacks import make_attack
+from batpal.config.settings import eval_envs
+from batpal.config.validate import validate_env
 from batpal.envs.registry import check_env_name
 from batpal.eval.cross_table import Cell, cross_evaluate, format_table, matrix, write_csv
 from batpal.eval.heatmap import plot_cross_table
@@ -40,6 +42,7 @@ TRAINING_FILES = ("pi0.pt", "defender.pt", "attack.pt")  # a fit or attack run: 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Load and check everything, play every cell, write the artefacts; returns the summary entry."""
     start = time.perf_counter()
+    validate_env(cfg.env)  # before any defender is loaded or env built: no StarCraft II beyond env.max_processes
     run_dir = Path(cfg.run_dir)
     overwrite = bool(cfg.get("overwrite", False))
     check_output_dir(run_dir, overwrite)
@@ -90,7 +93,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
     try:
         cross_evaluate(
-            defenders, attacks, int(cfg.episodes), seed=int(cfg.seed), max_envs=int(cfg.max_envs), progress=progress
+            defenders, attacks, int(cfg.episodes), seed=int(cfg.seed), num_envs=eval_envs(cfg), progress=progress
         )
         plot_cross_table(cells, run_dir / "cross_table.png", f"{env_name}: {metric}", metric)
         plot_learning_curves([(d.name, d.run_dir) for d in defenders], run_dir / "learning_curves.png")

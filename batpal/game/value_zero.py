@@ -22,6 +22,7 @@ class ValueZeroEstimate(NamedTuple):
     mean: Tensor  # [] NaN when count == 0: callers must guard
     per_episode: Tensor  # [count] one discounted value per episode, ordered by end time then env
     count: int
+    bootstrap: Tensor  # [count] the critic's part of each episode's value, gamma^{T_m} V_phi(0)(s_{T_m}) (or 0)
 
 
 def _as_series(x: Tensor, name: str) -> Tensor:
@@ -69,6 +70,7 @@ def value_zero_estimate(
     disc = reward.new_ones(n_envs)  # [E] gamma^(steps so far)
     active = torch.zeros(n_envs, dtype=torch.bool, device=reward.device)  # [E] its start was seen
     values: list[Tensor] = []
+    bootstraps: list[Tensor] = []
     for t in range(horizon):
         begin = start[:, t]  # [E]
         active = active | begin
@@ -77,11 +79,12 @@ def value_zero_estimate(
         closes = active & (done[:, t] | (t == horizon - 1))  # [E] its last step in the batch
         bootstrap = torch.where(closes & ~terminated[:, t], disc * next_value[:, t], 0.0)  # no NaN leaks
         values.append((ret + bootstrap)[closes])
+        bootstraps.append(bootstrap[closes])
         active = active & ~done[:, t]
     per_episode = torch.cat(values)  # [M]
     count = int(per_episode.numel())
     mean = per_episode.mean() if count else reward.new_tensor(float("nan"))
-    return ValueZeroEstimate(mean=mean, per_episode=per_episode, count=count)
+    return ValueZeroEstimate(mean=mean, per_episode=per_episode, count=count, bootstrap=torch.cat(bootstraps))
 
 
 def _episode_types(batch: TensorDictBase) -> Tensor:
@@ -99,10 +102,19 @@ def _episode_types(batch: TensorDictBase) -> Tensor:
     return torch.cat(types)
 
 
+class TypeValueZero(NamedTuple):
+    """V_hat(0) of one type (v, k) in one batch, with what says how far to trust it."""
+
+    mean: float
+    se: float  # standard error over its episodes (NaN with one)
+    count: int  # its world-0 episodes that start in the batch
+    bootstrap_share: float  # mean |critic part| / mean |value|: how much of V_hat(0) is phi(0), not reward
+
+
 @torch.no_grad()
-def value_zero_by_type(
+def value_zero_stats(
     batch: TensorDictBase, next_value: Tensor, world0: Tensor, space: TypeSpace, gamma: float
-) -> dict[tuple[int, int], float]:
+) -> dict[tuple[int, int], TypeValueZero]:
     """Eq. 13 for each adversarial type (v, k) seen in the world-0 envs of ``batch`` [B, T]; absent -> no key."""
     envs = world0[:, 0]
     if not bool(envs.any()):
@@ -112,10 +124,21 @@ def value_zero_by_type(
         b["next", "reward"], b["is_init"], b["next", "done"], b["next", "terminated"], next_value[envs], gamma
     )
     types = _episode_types(b)
-    out: dict[tuple[int, int], float] = {}
+    out: dict[tuple[int, int], TypeValueZero] = {}
     for z in types.unique().tolist():
         if z == 0:
             continue
-        values = estimate.per_episode[types == z]
-        out[(int(space.victim_of(z)), int(space.severity_of(z)))] = float(values.mean())
+        mine = types == z
+        values, boot = estimate.per_episode[mine], estimate.bootstrap[mine]
+        n = int(values.numel())
+        se = float(values.std() / n**0.5) if n > 1 else float("nan")
+        share = float(boot.abs().mean() / values.abs().mean().clamp_min(1e-12))
+        out[(int(space.victim_of(z)), int(space.severity_of(z)))] = TypeValueZero(float(values.mean()), se, n, share)
     return out
+
+
+def value_zero_by_type(
+    batch: TensorDictBase, next_value: Tensor, world0: Tensor, space: TypeSpace, gamma: float
+) -> dict[tuple[int, int], float]:
+    """Eq. 13's V_hat(0) for each adversarial type (v, k) seen in the world-0 envs of ``batch``; absent -> no key."""
+    return {key: stats.mean for key, stats in value_zero_stats(batch, next_value, world0, space, gamma).items()}

@@ -9,6 +9,7 @@ phi(0), belief chi, policy omega (eq. 17), adversaries psi_k (EC-PPO, eq. 14 and
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -21,7 +22,7 @@ from torchrl.objectives.multiagent import MAPPOLoss
 from batpal.game import Bands
 from batpal.game.belief_input import PolicyBeliefInput
 from batpal.game.takeover import JointPolicy
-from batpal.game.value_zero import value_zero_by_type
+from batpal.game.value_zero import TypeValueZero, value_zero_stats
 from batpal.game.world_belief import WorldOneBelief
 from batpal.modules.game import ADVERSARY, AGENTS, GameModule, GameSetup, standardise
 from batpal.modules.game_metrics import finished_by_type
@@ -110,7 +111,8 @@ class BATPALModule(GameModule):
         drawn, ks = self._adversaries_to_update()
         world1 = batch["world"] == 1  # [B, T]
         adv, target, next_value = self.team_advantages(batch)  # GAE, [B, T, 1]
-        v0 = self._smoothed(value_zero_by_type(batch, next_value, ~world1, self.space, self.ppo.gamma))  # eq. 13
+        v0_stats = value_zero_stats(batch, next_value, ~world1, self.space, self.ppo.gamma)  # eq. 13
+        v0 = self._smoothed({key: stats.mean for key, stats in v0_stats.items()})  # fresh or carried over
         self._store_advantages(batch, adv, target, world1, ks)
         self.update_normaliser(self.norm1, target, world1)
         self.update_normaliser(self.norm0, target, ~world1)
@@ -119,7 +121,7 @@ class BATPALModule(GameModule):
             logs |= self.step_critics(rows, opt_critic)
             logs |= self.step_policy(rows["team"], opt_omega)
             logs |= self.step_adversaries(rows["adversary"], v0, opt_adv)
-        return logs | self._game_metrics(batch, v0, drawn if len(ks) == 1 else 0)
+        return logs | self._game_metrics(batch, v0, drawn if len(ks) == 1 else 0) | self._v0_noise(v0_stats)
 
     def step_critics(self, rows: dict[str, Any], opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
         """phi(1) and phi(0), each on its own world's rows: Huber loss on PopArt-normalised targets."""
@@ -229,15 +231,16 @@ class BATPALModule(GameModule):
         }
 
     def _smoothed(self, v0: dict[tuple[int, int], float]) -> dict[tuple[int, int], float]:
-        """Eq. 13's V_hat(0) per (v, k), averaged over iterations with weight ``game.v0_smoothing`` on the past (0:
-        off): one iteration sees ~10 world-0 episodes of a type, and the noise makes eq. 14 switch cases."""
+        """Eq. 13's V_hat(0) per (v, k) as eq. 14 reads it: this batch's estimate, averaged over iterations with
+        weight ``game.v0_smoothing`` on the past (0: off), and the latest estimate for a type with no world-0
+        episode starting in this batch. Without that carry-over, on MPE (50-step episodes, all envs reset together,
+        25-step rollouts) every second batch has no episode start, and psi_k took an unconstrained PPO step there:
+        half its updates pushed it harsher whatever its band."""
         beta = self.game.v0_smoothing
-        if beta <= 0.0:
-            return v0
         for key, value in v0.items():
             old = self.v0_ema.get(key)
-            self.v0_ema[key] = value if old is None else beta * old + (1.0 - beta) * value
-        return {key: self.v0_ema[key] for key in v0}
+            self.v0_ema[key] = value if old is None or beta <= 0.0 else beta * old + (1.0 - beta) * value
+        return dict(self.v0_ema)
 
     def _game_metrics(self, batch: TensorDictBase, v0: dict, k: int) -> dict[str, torch.Tensor]:
         """Return per type in world 1, measured severity eta(V_hat(0)) of each psi_k, the updated k (0: all)."""
@@ -248,6 +251,22 @@ class BATPALModule(GameModule):
                     for v in range(self.space.n_sets) if (v, kk) in v0]
             if etas:
                 out[f"severity/psi_{kk}"] = torch.tensor(sum(etas) / len(etas))
+        return out
+
+    def _v0_noise(self, stats: dict[tuple[int, int], TypeValueZero]) -> dict[str, torch.Tensor]:
+        """Per psi_k, over its victims: V_hat(0)'s standard error in severity units (against a band of 1/K), its
+        episodes per iteration, and the share of V_hat(0) that is phi(0)'s bootstrap rather than reward."""
+        out: dict[str, torch.Tensor] = {}
+        for k in range(1, self.K + 1):
+            mine = [(v, s) for (v, kk), s in stats.items() if kk == k]
+            if not mine:
+                continue
+            spans = [self.bands.vmax - self.bands.vmin[v] for v, _ in mine]
+            ses = [s.se / span for (_, s), span in zip(mine, spans, strict=True) if math.isfinite(s.se)]
+            if ses:
+                out[f"v0/psi_{k}/se_severity"] = torch.tensor(sum(ses) / len(ses))
+            out[f"v0/psi_{k}/episodes"] = torch.tensor(float(sum(s.count for _, s in mine)))
+            out[f"v0/psi_{k}/bootstrap_share"] = torch.tensor(sum(s.bootstrap_share for _, s in mine) / len(mine))
         return out
 
     # -- checkpoints ---------------------------------------------------------------------------------

@@ -30,8 +30,8 @@ def game_setup(cfg: DictConfig, run_dir: Path, stage: str) -> GameSetup:
 
 
 def build_calibration_module(cfg: DictConfig, run_dir: Path) -> CalibrationModule:
-    """The worst-case adversary against the run's pi0, with the calibrate stage's budget and PPO settings."""
-    return CalibrationModule(game_setup(cfg, run_dir, "calibrate"))
+    """The worst-case candidates against the run's pi0, with the calibrate stage's budget and PPO settings."""
+    return CalibrationModule(game_setup(cfg, run_dir, "calibrate"), int(cfg.calibrate.candidates))
 
 
 def build_batpal_module(cfg: DictConfig, run_dir: Path, vmax: float, vmin: float | list[float]) -> BATPALModule:

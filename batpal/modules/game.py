@@ -157,7 +157,8 @@ class GameModule(RolloutModule):
         self, mb: TensorDictBase, k: int, v0: dict, bands: list[tuple[float, float]], *, ppo_world: str, lam: float
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """EC-PPO (eq. 14) for psi_k on its own steps ``mb``, per victim (set) v with band ``bands[v]`` and
-        V_hat(0)(v, k) (NaN: no V(0), the PPO term alone); mean over v. The ratio and entropy are computed on
+        V_hat(0)(v, k) (NaN: no V(0), the PPO term alone); mean over v. ``game.zeta`` is a share of
+        Vmax - Vmin^v, so the guard narrows with the band. The ratio and entropy are computed on
         exactly the inputs psi_k acted on; with several victims they are the compound adversary's (sums)."""
         inputs, mask, action = mb[ADVERSARY, "input"], mb[ADVERSARY, "action_mask"], mb[ADVERSARY, "action"]
         logp, entropy = masked_log_prob_entropy(self.adversaries.logits_of(k, inputs), mask, action)  # [M] / [M, m]
@@ -165,6 +166,7 @@ class GameModule(RolloutModule):
             logp, entropy = logp.sum(-1), entropy.sum(-1)  # [M]
         sets = range(self.space.n_sets)
         v0_hat = torch.tensor([v0.get((v, k), math.nan) for v in sets], device=logp.device)
+        low, high = logp.new_tensor([lo for lo, _ in bands]), logp.new_tensor([hi for _, hi in bands])  # [G]
         result = ec_ppo(
             logp,
             mb[ADVERSARY, "log_prob"],
@@ -172,10 +174,10 @@ class GameModule(RolloutModule):
             mb[ppo_world],
             mb["victim"],
             v0_hat=v0_hat,
-            low=logp.new_tensor([low for low, _ in bands]),
-            high=logp.new_tensor([high for _, high in bands]),
+            low=low,
+            high=high,
             lam=lam,
-            zeta=self.game.zeta,
+            zeta=self.game.zeta * self.K * (high - low),  # severity scale -> value units: a band is 1/K of the span
             clip_epsilon=self.ppo.clip_epsilon if self.game.ec_clip else math.inf,  # EC-PG: no ratio clipping
             entropy=entropy,
             entropy_coeff=self.game.adversary_entropy_coeff,

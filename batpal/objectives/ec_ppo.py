@@ -13,6 +13,10 @@ V(1) - lam log(V(0) - l) - lam log(h - V(0)), whose gradient (eq. 10, 12) is gra
 barrier weight w = lam (1/(V(0) - l) - 1/(h - V(0))). The loss below is a surrogate whose gradient is eq. 14's
 vector, so an optimizer's descent step psi <- psi - alpha grad(loss) is eq. 11 / 16. The constant 1/(1 - gamma)
 of eq. 10 is left to the learning rate.
+
+The second case's step is taken through PPO's ratio clip on the world-0 rows (its gradient at r = 1 is eq. 14's
+sign(.) grad_hat(0)): as a plain REINFORCE surrogate, repeated over the PPO epochs, it moved psi_k about 20 times
+as far per iteration as the clipped first case on MPE (approx. KL 0.12 against 0.006) and overshot the band.
 """
 
 from __future__ import annotations
@@ -37,11 +41,11 @@ def _check_rows(**named: Tensor) -> None:
         raise ValueError(f"{', '.join(named)} must be 1-D of one length, got {shapes}.")
 
 
-def _check_arguments(world1: Tensor, low: Tensor, high: Tensor, lam: float, zeta: float, clip_epsilon: float) -> None:
+def _check_arguments(world1: Tensor, low: Tensor, high: Tensor, lam: float, zeta: Tensor, clip_epsilon: float) -> None:
     if world1.dtype != torch.bool:
         raise ValueError(f"world1 must be a bool tensor, got {world1.dtype}.")
-    if lam < 0 or zeta < 0 or not clip_epsilon > 0:
-        raise ValueError(f"need lam >= 0, zeta >= 0, clip_epsilon > 0; got {lam}, {zeta}, {clip_epsilon}.")
+    if lam < 0 or bool((zeta < 0).any()) or not clip_epsilon > 0:
+        raise ValueError(f"need lam >= 0, zeta >= 0, clip_epsilon > 0; got {lam}, {zeta.tolist()}, {clip_epsilon}.")
     if not bool((torch.isfinite(low) & torch.isfinite(high) & (low < high)).all()):
         raise ValueError(f"every band needs finite low < high, got low={low.tolist()}, high={high.tolist()}.")
 
@@ -57,7 +61,7 @@ def ec_ppo(
     low: Tensor,
     high: Tensor,
     lam: float,
-    zeta: float,
+    zeta: Tensor | float,
     clip_epsilon: float,
     entropy: Tensor,
     entropy_coeff: float,
@@ -68,13 +72,15 @@ def ec_ppo(
     authors' defect 2), ``logp_old`` stored at collection, the team's advantage ``adv``, ``entropy``; ``world1``
     says whether a row feeds the PPO term (world 1; calibrate passes its world-0 rows here) or the world-0
     surrogate of V(0), ``group`` its victim (set) v in 0..G-1. Per group [G]: ``v0_hat`` (eq. 13; NaN = no
-    estimate), the band ``low``, ``high``. ``clip_epsilon = inf`` is EC-PG (no ratio clip).
+    estimate), the band ``low``, ``high``, and the guard ``zeta`` (value units; a number is the same for all).
+    ``clip_epsilon = inf`` is EC-PG (no ratio clip).
 
     Per group: inside [l + zeta, h - zeta], mean(max(A r, A clip(r))) - w mean(logp_new A) - c_ent mean(entropy):
     the PPO clip loss on the adversary's advantage -A (world-1 rows) and the unclipped REINFORCE surrogate of
     V(0) (world-0 rows), w a constant (0 at an edge of [l, h], where the paper's w is infinite). Otherwise
-    sign(V0 - (l + h)/2) mean(logp_new A) on the world-0 rows, no PPO and no entropy term (as the paper and the
-    authors). A non-finite ``v0_hat`` gives the PPO and entropy terms alone. A group's side without rows adds 0;
+    mean(max(s A r, s A clip(r))) on the world-0 rows with s = sign(V0 - (l + h)/2), the clipped form of the
+    paper's sign(.) grad_hat(0) (same gradient at r = 1), no PPO-against-world-1 and no entropy term (as the paper
+    and the authors). A non-finite ``v0_hat`` gives the PPO and entropy terms alone. A group's side without rows adds 0;
     groups without rows are left out of the mean, and no rows at all give a 0 that is still in the graph.
 
     ``diagnostics`` (detached [] tensors): the share of the groups with rows in each case of eq. 14,
@@ -82,10 +88,12 @@ def ec_ppo(
     centre; V0 exactly at the centre, possible only if zeta >= (h - l)/2, is in neither) and ``case_no_v0`` (no
     V_hat(0)); ``barrier_weight``, the mean w over the groups in the first case (0 if none); and over the PPO
     rows (0 if none): ``clip_fraction`` (|r - 1| > clip_epsilon), ``approx_kl`` (mean (r - 1) - log r) and
-    ``entropy`` (mean).
+    ``entropy`` (mean); over the world-0 rows (0 if none): ``approx_kl_0`` (how far psi moved on the steps the
+    V(0) surrogate reads, which no ratio clip bounds) and ``entropy_0``.
     """
+    zeta = torch.as_tensor(zeta, dtype=low.dtype, device=low.device).expand_as(low)  # [G]
     _check_rows(logp_new=logp_new, logp_old=logp_old, adv=adv, world1=world1, group=group, entropy=entropy)
-    _check_rows(v0_hat=v0_hat, low=low, high=high)
+    _check_rows(v0_hat=v0_hat, low=low, high=high, zeta=zeta)
     _check_arguments(world1, low, high, lam, zeta, clip_epsilon)
     # Which rows feed which estimate, and the per-group mean over them ([G], 0 for a group without such rows).
     rows_1 = world1.to(logp_new.dtype)  # [M] 1: grad_PPO(1)'s rows
@@ -124,7 +132,8 @@ def ec_ppo(
     # w << 0 and V(0) falls (eq. 9's barrier). On the second it adds -alpha sign grad V(0): above the centre
     # (attack too mild) V(0) falls, below it rises.
     loss_barrier = ppo_1 - barrier * pg_0 - bonus  # [G]
-    loss_sign = sign * pg_0  # [G]
+    signed = sign[group] * adv  # [M] per row: s A, whose clipped ratio surrogate is the second case's loss
+    loss_sign = mean_of(torch.maximum(signed * ratio, signed * ratio_clipped), rows_0, n_0)  # [G]
     loss_no_v0 = ppo_1 - bonus  # [G]
     loss = torch.where(valid, torch.where(inside, loss_barrier, loss_sign), loss_no_v0)  # [G]
     loss = loss[present].mean() if bool(present.any()) else logp_new.sum() * 0.0
@@ -133,10 +142,13 @@ def ec_ppo(
         n_groups = present.sum().clamp_min(1)
         case_barrier = present & valid & inside
         case_sign = present & valid & ~inside
-        n_rows_1 = world1.sum().clamp_min(1)
+        n_rows_1, n_rows_0 = world1.sum().clamp_min(1), (~world1).sum().clamp_min(1)
 
         def mean_1(x: Tensor) -> Tensor:  # over the PPO rows, 0 when there are none
             return torch.where(world1, x, 0.0).sum() / n_rows_1
+
+        def mean_0(x: Tensor) -> Tensor:  # over the V(0) surrogate's rows, 0 when there are none
+            return torch.where(world1, 0.0, x).sum() / n_rows_0
 
         diagnostics = {
             "case_barrier": case_barrier.sum() / n_groups,
@@ -147,6 +159,8 @@ def ec_ppo(
             "clip_fraction": mean_1(((ratio - 1).abs() > clip_epsilon).to(ratio.dtype)),
             "approx_kl": mean_1((ratio - 1) - log_ratio),
             "entropy": mean_1(entropy.detach()),
+            "approx_kl_0": mean_0((ratio - 1) - log_ratio),
+            "entropy_0": mean_0(entropy.detach()),
         }
         diagnostics = {name: value.to(logp_new.dtype) for name, value in diagnostics.items()}
     return ECPPOResult(loss, diagnostics)
@@ -167,14 +181,18 @@ def ec_ppo_loss(
     clip_epsilon: float,
     entropy: Tensor | None = None,
     entropy_coeff: float = 0.0,
+    logp_old_0: Tensor | None = None,
 ) -> ECPPOResult:
-    """``ec_ppo`` with one group: world-1 rows [M1] (the PPO term) and world-0 rows [M0] (the V(0) surrogate)."""
+    """``ec_ppo`` with one group: world-1 rows [M1] (the PPO term) and world-0 rows [M0] (the V(0) surrogate);
+    ``logp_old_0`` (default: ``logp_new_0``, ratio 1) are the world-0 rows' log-probs at collection."""
     _check_rows(logp_new_1=logp_new_1, logp_old_1=logp_old_1, adv_1=adv_1)
     _check_rows(logp_new_0=logp_new_0, adv_0=adv_0)
     if entropy is not None:
         _check_rows(logp_new_1=logp_new_1, entropy=entropy)
     logp_new = torch.cat([logp_new_1, logp_new_0])
-    logp_old = torch.cat([logp_old_1, logp_new_0.detach()])  # world-0 rows: ratio 1, never read
+    if logp_old_0 is not None:
+        _check_rows(logp_new_0=logp_new_0, logp_old_0=logp_old_0)
+    logp_old = torch.cat([logp_old_1, logp_new_0.detach() if logp_old_0 is None else logp_old_0])
     if entropy is None:
         entropy = logp_new_1.new_zeros(logp_new_1.shape)
     world1 = torch.cat([torch.ones_like(logp_new_1, dtype=torch.bool), torch.zeros_like(logp_new_0, dtype=torch.bool)])

@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig
 
 from batpal.atomic import save_weights
-from batpal.config.validate import check_zeta
+from batpal.config.settings import eval_envs
 from batpal.eval import EvalResult, normalized_return
 from batpal.eval.game_eval import evaluate_type
 from batpal.modules.factory import build_batpal_module, calibrated_bounds
@@ -26,7 +26,6 @@ DEFENDER = "defender.pt"
 
 def run_adversarial(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summary: Summary) -> dict[str, Any] | None:
     vmax, vmin = calibrated_bounds(cfg, summary.stage("calibrate") or {})
-    check_zeta(float(cfg.game.zeta), vmax, vmin if isinstance(vmin, list) else [vmin], int(cfg.game.K))
     L.seed_everything(cfg.seed + 2, workers=True)
     module = build_batpal_module(cfg, run_dir, vmax, vmin)
     if not fit_stage(cfg, run_dir, module, ckpt_path):
@@ -67,7 +66,10 @@ def warn_if_outside_unit(k: int, eta: list[float], cfg: DictConfig) -> None:
 def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
     """No attack, then each psi_k on each victim (set): defender (world 1) vs pi0 (world 0), psi_k's severity."""
     space, bands, episodes = module.space, module.bands, cfg.adversarial.eval_episodes
-    steps, seed = cfg.env.max_episode_steps, cfg.seed + 30_000
+    steps, seed, batch = cfg.env.max_episode_steps, cfg.seed + 30_000, eval_envs(cfg)
+
+    def play(z: int, world: int, seed: int) -> EvalResult:
+        return evaluate_type(module, z, world, episodes, seed=seed, max_episode_steps=steps, num_envs=batch)
 
     def figures(result: Any) -> dict[str, float | None]:
         s = result.summary()
@@ -76,15 +78,13 @@ def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
             out["win_rate"] = s["win_rate"]
         return out
 
-    report: dict[str, Any] = {
-        "no_attack": figures(evaluate_type(module, 0, 1, episodes, seed=seed, max_episode_steps=steps))
-    }
+    report: dict[str, Any] = {"no_attack": figures(play(0, 1, seed))}
     for k in range(1, space.K + 1):
         defender, reference, eta = [], [], []
         for v in range(space.n_sets):
             z = int(space.type_index(torch.tensor(v), torch.tensor(k)))
-            defender.append(evaluate_type(module, z, 1, episodes, seed=seed + 10 * k + v, max_episode_steps=steps))
-            on_pi0 = evaluate_type(module, z, 0, episodes, seed=seed + 100 * k + v, max_episode_steps=steps)
+            defender.append(play(z, 1, seed + 10 * k + v))
+            on_pi0 = play(z, 0, seed + 100 * k + v)
             reference.append(on_pi0)
             eta.append(float(bands.severity(on_pi0.discounted.mean(), torch.tensor(v))))
         d = figures(EvalResult.concat(defender))

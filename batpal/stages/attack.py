@@ -21,8 +21,9 @@ from batpal.attacks.checkpoint import load_trained_attack
 from batpal.attacks.trained import ATTACK_FILE, check_kind, save_attack
 from batpal.checkpoints import resolve_checkpoint
 from batpal.config.schema import AttackStage
-from batpal.config.settings import model_config, stage_ppo, to_object
-from batpal.envs.registry import check_env_available, check_env_name
+from batpal.config.settings import eval_envs, model_config, stage_ppo, to_object
+from batpal.config.validate import validate_env
+from batpal.envs.registry import check_env_available
 from batpal.eval.attacked import evaluate_under_attack
 from batpal.eval.defenders import Defender, load_defender
 from batpal.modules.attack import AttackModule, single_victim
@@ -32,16 +33,16 @@ from batpal.summary import Summary
 
 
 def validate_attack(cfg: DictConfig) -> Defender:
-    """Checks before any compute (attack name, c, sizes, a finished defender on the same env); the defender."""
+    """Checks before any compute (the env and its sizes, attack name, c, a finished defender on the same env); the
+    defender."""
+    validate_env(cfg.env)  # before anything is loaded or built: no StarCraft II process beyond env.max_processes
     check_kind(str(cfg.attack.name))
     if not float(cfg.attack.c) >= 0:
         raise ValueError(f"attack.c (the detectability weight) must be >= 0, got {cfg.attack.c}.")
-    for key, value in (("attack.frames", cfg.attack.frames), ("env.num_envs", cfg.env.num_envs)):
-        if int(value) < 1:
-            raise ValueError(f"{key} must be >= 1, got {value}.")
+    if int(cfg.attack.frames) < 1:
+        raise ValueError(f"attack.frames must be >= 1, got {cfg.attack.frames}.")
     if OmegaConf.is_missing(cfg, "defender") or not cfg.defender:
         raise ValueError("defender=<run dir> is required: the finished `python -m batpal.fit` run to attack.")
-    check_env_name(cfg.env.name)
     defender = single_victim(load_defender(cfg.defender))  # clear errors: no config.yaml / pi0.pt, m > 1
     _check_finished(Path(cfg.defender))
     if defender.env_name != cfg.env.name:
@@ -104,9 +105,9 @@ def train_attack(cfg: DictConfig) -> dict[str, Any] | None:
         c=float(a.c),
         defender=Path(cfg.defender).resolve(),
     )
-    episodes, seed = int(a.eval_episodes), int(cfg.seed) + 30_000
-    attacked = evaluate_under_attack(defender, load_trained_attack(run_dir), episodes, seed=seed)
-    clean = evaluate_under_attack(defender, None, episodes, seed=seed)
+    episodes, seed, batch = int(a.eval_episodes), int(cfg.seed) + 30_000, eval_envs(cfg)
+    attacked = evaluate_under_attack(defender, load_trained_attack(run_dir), episodes, seed=seed, num_envs=batch)
+    clean = evaluate_under_attack(defender, None, episodes, seed=seed, num_envs=batch)
     figures = {
         "kind": str(a.name),
         "c": float(a.c),

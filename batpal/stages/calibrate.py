@@ -1,5 +1,6 @@
-"""Stage ``calibrate``: Vmax = pi0's value, Vmin^v = the value a worst-case PPO adversary on victim v imposes on
-frozen pi0 (eq. 3's bounds, which the paper set by hand in Table 7). ``game.vmax`` / ``game.vmin`` override.
+"""Stage ``calibrate``: Vmax = pi0's value, Vmin^v = the value the harshest of ``calibrate.candidates`` worst-case
+PPO adversaries imposes on frozen pi0 with v as victim (eq. 3's bounds, which the paper set by hand in Table 7).
+``game.vmax`` / ``game.vmin`` override.
 
 With ``game.victims = m > 1`` v is a victim set: one worst case per set, listed in ``victim_sets`` order."""
 
@@ -14,7 +15,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from batpal.artifacts import REFERENCE_POLICY, load_reference_policy
 from batpal.atomic import save_weights
+from batpal.config.settings import eval_envs
 from batpal.eval.game_eval import evaluate_type
+from batpal.modules.calibration import CalibrationModule
 from batpal.modules.factory import build_calibration_module
 from batpal.stages.trainer import fit_stage, play
 from batpal.summary import Summary
@@ -26,6 +29,36 @@ def reference_value(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """pi0 alone: mean discounted return (Vmax) with its 95% interval."""
     pi0, _ = load_reference_policy(run_dir / REFERENCE_POLICY)
     return play(cfg, pi0, cfg.calibrate.eval_episodes, seed=cfg.seed + 20_000)
+
+
+def _evaluate_candidate(cfg: DictConfig, module: CalibrationModule, victim: int, r: int, seed: int) -> dict[str, Any]:
+    """Candidate r against frozen pi0 on victim (set) ``victim``: ``calibrate.eval_episodes`` world-0 episodes."""
+    return evaluate_type(
+        module,
+        int(module.space.type_index(torch.tensor(victim), torch.tensor(r))),
+        world=0,
+        episodes=cfg.calibrate.eval_episodes,
+        seed=seed,
+        max_episode_steps=cfg.env.max_episode_steps,
+        num_envs=eval_envs(cfg),
+    ).summary()
+
+
+def worst_cases(cfg: DictConfig, module: CalibrationModule) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per victim (set): every candidate's value, then the harshest one evaluated afresh (other episodes), so that
+    Vmin^v is not the minimum of R noisy estimates (which is biased low). Returns the fresh evaluations and what
+    ``summary.json`` reports of the search: ``candidate_values[v][r]``, ``harshest_candidate[v]`` (1-based)."""
+    values, harshest, worst = [], [], []
+    for v in range(module.space.n_sets):
+        found = [
+            _evaluate_candidate(cfg, module, v, r, cfg.seed + 21_000 + 97 * v + r)["value_mean"]
+            for r in range(1, module.K + 1)
+        ]
+        r_min = 1 + min(range(len(found)), key=found.__getitem__)
+        values.append(found)
+        harshest.append(r_min)
+        worst.append(_evaluate_candidate(cfg, module, v, r_min, cfg.seed + 23_000 + v))
+    return worst, {"candidate_values": values, "harshest_candidate": harshest}
 
 
 def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summary: Summary) -> dict[str, Any] | None:
@@ -42,17 +75,7 @@ def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summar
     if not fit_stage(cfg, run_dir, module, ckpt_path):
         return None  # another DDP rank: rank 0 evaluates and writes
     save_weights(module.adversaries.state_dict(), run_dir / CALIBRATION_ADVERSARY, "calibration adversary")
-    worst = [
-        evaluate_type(
-            module,
-            int(module.space.type_index(torch.tensor(v), torch.tensor(1))),
-            world=0,
-            episodes=cfg.calibrate.eval_episodes,
-            seed=cfg.seed + 21_000 + v,
-            max_episode_steps=cfg.env.max_episode_steps,
-        ).summary()
-        for v in range(module.space.n_sets)
-    ]
+    worst, candidates = worst_cases(cfg, module)
     vmin = _per_victim(game.vmin) if game.vmin is not None else [w["value_mean"] for w in worst]
     for v, low in enumerate(vmin if isinstance(vmin, list) else [vmin] * module.space.n_sets):
         if not low < vmax:
@@ -72,6 +95,7 @@ def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summar
         "vmin": vmin,
         "vmin_ci95": [w["value_ci95"] for w in worst],
         "worst_case_return": [w["return_mean"] for w in worst],
+        **candidates,
         "source": "calibrated" if game.vmax is None and game.vmin is None else "partly config",
     }
     if module.space.victims > 1:  # vmin, vmin_ci95 and worst_case_return are per victim set, in this order

@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from batpal.atomic import save_weights
 from batpal.checkpoints import checkpoint_dir
+from batpal.config.settings import eval_envs
 from batpal.eval.episodes import evaluate_policy
 from batpal.modules import RolloutModule
 from batpal.resume import run_id
@@ -45,14 +46,24 @@ def fit_stage(cfg: DictConfig, run_dir: Path, module: RolloutModule, ckpt_path: 
     module.run_id = run_id(run_dir)  # into every checkpoint: a resume takes only this run's
     trainer = build_trainer(cfg, run_dir, module)
     trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)  # data only
+    release_envs(module)
     save_replica(trainer, module, run_dir)
     if trainer.is_global_zero:
         module.to("cpu").eval()
     return trainer.is_global_zero
 
 
+def release_envs(module: RolloutModule) -> None:
+    """Shut the training collector and its envs down once the stage is trained: on SMAC its StarCraft II
+    processes end before the stage's evaluation starts its own, so at most max(num_envs, eval_envs) run at once."""
+    collector = getattr(module, "collector", None)
+    if collector is not None:
+        collector.shutdown()
+
+
 def play(cfg: DictConfig, policy: Any, episodes: int, seed: int) -> dict[str, Any]:
-    """``policy`` alone on the config's env: mean return and discounted value (gamma of ``ppo``) with 95% CIs."""
+    """``policy`` alone on the config's env (``eval_envs`` envs at a time): mean return and discounted value
+    (gamma of ``ppo``) with 95% CIs."""
     return evaluate_policy(
         policy,
         cfg.env.name,
@@ -60,6 +71,7 @@ def play(cfg: DictConfig, policy: Any, episodes: int, seed: int) -> dict[str, An
         seed=seed,
         gamma=cfg.ppo.gamma,
         max_episode_steps=cfg.env.max_episode_steps,
+        num_envs=eval_envs(cfg),
         env_kwargs=OmegaConf.to_container(cfg.env.kwargs),
     ).summary()
 

@@ -11,6 +11,7 @@ from tests.conftest import TINY, compose_config
 
 BAD = [  # override, the key the error must name
     ("game.K=0", "game.K"),
+    ("calibrate.candidates=0", "calibrate.candidates"),
     ("game.victims=0", "game.victims"),
     ("game.victims=3", "game.victims"),  # MPE-Spread has 3 agents: one must stay on the team
     ("game.zeta=-1", "game.zeta"),
@@ -69,15 +70,17 @@ def test_an_invalid_setting_fails_before_any_compute_naming_its_key(tmp_path, ov
     assert not (tmp_path / "run").exists()  # nothing written: no config.yaml, no pi0.pt
 
 
-def test_zeta_at_least_half_a_band_fails_when_the_band_is_known(tmp_path):
-    """Eq. 14's interior [l + zeta, h - zeta] is empty when zeta >= (Vmax - Vmin) / (2 K)."""
-    ok = ["experiment=mpe_spread", *TINY, "game.vmax=-50", "game.vmin=-130", "game.K=4"]  # bands 20 wide
-    fit_cfg = compose_config([*ok, "game.zeta=10"], tmp_path / "run")
-    with pytest.raises(ValueError, match=r"game.zeta=10.0 must be smaller than half the narrowest band \(10"):
+def test_zeta_at_least_half_a_band_fails_whatever_the_calibration_finds(tmp_path):
+    """Eq. 14's interior [l + zeta, h - zeta] is empty when zeta >= 1 / (2 K) on the severity scale; no Vmin is
+    needed to know it, so the check runs before pretrain even with calibrated bands."""
+    ok = ["experiment=mpe_spread", *TINY, "game.K=4"]  # half a band: 0.125
+    fit_cfg = compose_config([*ok, "game.zeta=0.125"], tmp_path / "run")
+    with pytest.raises(ValueError, match=r"game.zeta=0.125 must be smaller than half a band, 1/\(2K\) = 0.125"):
         fit(fit_cfg)
+    assert not (tmp_path / "run").exists()
     from batpal.config import validate
 
-    validate(compose_config([*ok, "game.zeta=9.9"], tmp_path / "ok"))
+    validate(compose_config([*ok, "game.zeta=0.124"], tmp_path / "ok"))
 
 
 def test_world1_fraction_one_needs_an_unconstrained_method(tmp_path):

@@ -17,9 +17,9 @@ def defenders(game_run, mappo_run):
 
 def test_evaluate_attack_plays_every_victim_in_chunks(defenders):
     random = make_attack("random", defenders)
-    result = evaluate_attack(defenders[1], random, 5, seed=0, max_envs=4)  # 15 episodes in chunks of 4
+    result = evaluate_attack(defenders[1], random, 5, seed=0, num_envs=4)  # 15 episodes in chunks of 4
     assert result.returns.shape == (15,) and result.discounted.shape == (15,) and result.wins is None
     assert bool((result.returns < 0).all())  # MPE-Spread rewards are negative distances
-    assert evaluate_attack(defenders[0], make_attack("none"), 5, seed=0).returns.shape == (5,)
-    again = evaluate_attack(defenders[1], random, 5, seed=0, max_envs=4)
+    assert evaluate_attack(defenders[0], make_attack("none"), 5, seed=0, num_envs=8).returns.shape == (5,)
+    again = evaluate_attack(defenders[1], random, 5, seed=0, num_envs=4)
     assert torch.equal(again.returns, result.returns)  # seeded: reproducible

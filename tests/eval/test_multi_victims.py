@@ -43,7 +43,7 @@ def test_cross_table_averages_over_every_victim_set(runs, tmp_path):
         f"defenders=[{runs['batpal']},{runs['mappo']}]",
         "attacks=[none,random,severity_1]",
         f"episodes={EPISODES}",
-        "max_envs=5",  # 12 episodes per attacked cell: chunks of 5, 5, 2
+        "env.eval_envs=5",  # 12 episodes per attacked cell: chunks of 5, 5, 5 (the last keeps 2)
         f"run_dir={out}",
     )
     figures = evaluate(cfg)
@@ -63,7 +63,7 @@ def test_mappo_takes_any_victim_count(runs):
     mappo = load_defender(runs["mappo_m1"])
     assert mappo.victims == 1
     mappo.set_victims(3)  # C(4, 3) = 4 sets of 3 victims
-    result = evaluate_attack(mappo, make_attack("noop", [mappo]), 2, seed=0)
+    result = evaluate_attack(mappo, make_attack("noop", [mappo]), 2, seed=0, num_envs=8)
     assert result.returns.numel() == 4 * 2
 
 

@@ -25,7 +25,7 @@ def test_cross_table_files_and_numbers(game_run, mappo_run, tmp_path):
         f"defenders=[{game_run},'pi0 only={mappo_run}']",
         f"attacks=[none,random,severity_1,{tmp_path}/mine.py:left]",
         "episodes=3",
-        "max_envs=4",  # 9 episodes per attacked cell: chunks of 4, 4, 1
+        "env.eval_envs=4",  # 9 episodes per attacked cell: chunks of 4, 4, 4 (the last keeps 1)
         f"run_dir={out}",
     )
     figures = evaluate(cfg)

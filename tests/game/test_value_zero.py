@@ -9,7 +9,7 @@ import torch
 from tensordict import TensorDict
 
 from batpal.game import TypeSpace
-from batpal.game.value_zero import value_zero_by_type, value_zero_estimate
+from batpal.game.value_zero import value_zero_by_type, value_zero_estimate, value_zero_stats
 
 
 # -- eq. 13 ----------------------------------------------------------------------------------------
@@ -142,3 +142,26 @@ def test_v0_by_type_reads_the_world0_envs_only():
     out = value_zero_by_type(batch, next_value, world0, space, 0.5)
     assert out == {(0, 1): 1 + 0.5 * 2, (1, 2): 1 + 0.5 + 0.25 + 0.125 + 0.0625 * 8}  # benign type: no key
     assert value_zero_by_type(batch, next_value, torch.zeros(3, 4, dtype=torch.bool), space, 0.5) == {}
+
+
+def test_v0_stats_give_the_standard_error_and_the_critics_share():
+    """Two world-0 episodes of one type, one cut by the batch end (its tail is phi(0)'s bootstrap)."""
+    space = TypeSpace(n_agents=2, K=1)
+    z = 1
+    done = _series([False, True, False, False])
+    batch = TensorDict(
+        {
+            "is_init": _series([True, False, True, False]),
+            "type": _series([z] * 4),
+            "next": {"reward": _series([1.0, 1.0, 1.0, 1.0]), "done": done, "terminated": done.clone()},
+        },
+        batch_size=[1, 4],
+    )
+    next_value = _series([0.0, 0.0, 0.0, 6.0])
+    stats = value_zero_stats(batch, next_value, torch.ones(1, 4, dtype=torch.bool), space, 0.5)
+    first, second = 1 + 0.5, 1 + 0.5 + 0.25 * 6  # 1.5 and 3.0; the second's bootstrap is 1.5
+    s = stats[(0, 1)]
+    assert s.count == 2 and s.mean == pytest.approx(2.25)
+    assert s.se == pytest.approx(torch.tensor([first, second]).std().item() / math.sqrt(2))
+    assert s.bootstrap_share == pytest.approx((0 + 1.5) / 2 / ((first + second) / 2))
+    assert value_zero_by_type(batch, next_value, torch.ones(1, 4, dtype=torch.bool), space, 0.5) == {(0, 1): 2.25}

@@ -175,7 +175,22 @@ def test_v0_smoothing_is_a_running_mean():
     out = module._smoothed({(0, 1): -60.0, (1, 2): -80.0})
     assert out == {(0, 1): pytest.approx(0.75 * -40.0 + 0.25 * -60.0), (1, 2): -80.0}
     module.game = GameConfig(v0_smoothing=0.0)
-    assert module._smoothed({(0, 1): -10.0}) == {(0, 1): -10.0}
+    assert module._smoothed({(0, 1): -10.0}) == {(0, 1): -10.0, (1, 2): -80.0}  # (1, 2): carried over
+
+
+def test_a_batch_without_an_episode_start_keeps_the_latest_v0():
+    """MPE's 50-step episodes, all envs resetting together, 25-step rollouts: every second batch has no world-0
+    episode start, so eq. 13 gives nothing there; eq. 14 must still see the latest V_hat(0) (not the PPO term
+    alone, which pushes psi_k harsher whatever its band)."""
+    from batpal.modules.batpal import BATPALModule
+
+    module = BATPALModule.__new__(BATPALModule)
+    torch.nn.Module.__init__(module)
+    module.game = GameConfig(v0_smoothing=0.0)
+    module.v0_ema = {}
+    assert module._smoothed({(0, 1): -40.0, (1, 1): -70.0}) == {(0, 1): -40.0, (1, 1): -70.0}
+    assert module._smoothed({}) == {(0, 1): -40.0, (1, 1): -70.0}  # the odd batch: both carried over
+    assert module._smoothed({(1, 1): -75.0}) == {(0, 1): -40.0, (1, 1): -75.0}
 
 
 def test_v0_smoothing_out_of_range_fails(tiny_cfg):

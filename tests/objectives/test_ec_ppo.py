@@ -103,10 +103,36 @@ def test_outside_is_the_sign_step(v0, sign, case):
     toy = _toy()
     weight, x0, a0, adv0 = toy[0], toy[5], toy[6], toy[7]
     out = _run(toy, v0, entropy_coeff=0.01)  # no PPO and no entropy term outside
-    hand = sign * torch.mean(_logp(weight, x0, a0) * adv0)
+    hand = sign * torch.mean(_logp(weight, x0, a0) * adv0)  # the paper's sign(.) grad_hat(0)
     assert _case(out) == case and _diag(out)["barrier_weight"] == 0.0
-    torch.testing.assert_close(out.loss, hand)
+    torch.testing.assert_close(out.loss, sign * adv0.mean())  # the ratio surrogate at r = 1
     torch.testing.assert_close(_grad(out.loss, weight), _grad(hand, weight))
+
+
+def test_the_sign_step_is_clipped_once_psi_has_moved():
+    """World-0 rows whose ratio already left [1 - eps, 1 + eps] in the direction the sign step favours add no
+    gradient (PPO's clip), the others the paper's sign(.) grad log-prob A; with clip_epsilon = inf (EC-PG) none is
+    clipped."""
+    weight, x1, a1, old1, adv1, x0, a0, adv0 = _toy()
+    sign = -1.0  # V0 below the band's centre: raise V(0)
+    moved = torch.where(adv0 > 0, -0.5, 0.0)  # rows with A > 0 already made 1.65x likelier: past 1 + eps
+
+    def step(clip_epsilon: float):
+        new0 = _logp(weight, x0, a0)
+        logp = torch.cat([_logp(weight, x1, a1), new0])
+        world1 = torch.cat([torch.ones(x1.shape[0], dtype=torch.bool), torch.zeros(x0.shape[0], dtype=torch.bool)])
+        return ec_ppo(logp, torch.cat([old1, new0.detach() + moved]), torch.cat([adv1, adv0]), world1,
+                      torch.zeros_like(world1, dtype=torch.long), v0_hat=torch.tensor([-80.0]),
+                      low=torch.tensor([LOW]), high=torch.tensor([HIGH]), lam=LAM, zeta=ZETA,
+                      clip_epsilon=clip_epsilon, entropy=torch.zeros_like(logp), entropy_coeff=0.0)
+
+    out = step(EPS)
+    assert _case(out) == "case_below"
+    free = adv0 <= 0
+    hand = sign * torch.sum(torch.where(free, _logp(weight, x0, a0) * adv0 * torch.exp(-moved), 0.0)) / adv0.numel()
+    torch.testing.assert_close(_grad(out.loss, weight), _grad(hand, weight))
+    hand_pg = sign * torch.mean(_logp(weight, x0, a0) * adv0 * torch.exp(-moved))
+    torch.testing.assert_close(_grad(step(math.inf).loss, weight), _grad(hand_pg, weight))
 
 
 def test_zeta_guard_switches_branches():
@@ -227,6 +253,7 @@ def test_grouped_loss_matches_the_per_victim_losses():
                 low=float(low[g]),
                 high=float(high[g]),
                 entropy=entropy[s1],
+                logp_old_0=logp_old[s0],
                 **kw,
             ).loss
         )
@@ -396,3 +423,46 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="world1 must be a bool"):
         kw = dict(v0_hat=z[:1], low=z[:1] - 1, high=z[:1] + 1, lam=LAM, zeta=ZETA, clip_epsilon=EPS)
         ec_ppo(z, z, z, z, z.long(), entropy=z, entropy_coeff=0.0, **kw)
+
+
+def test_zeta_per_group_sets_each_victims_guard():
+    """A per-group guard (value units, from the severity-scale setting times each victim's span): the same V_hat(0)
+    is in the barrier case for a victim with a narrow guard and in the sign case for one with a wide guard."""
+    toy = _toy()
+    weight, x1, a1, old1, adv1, x0, a0, adv0 = toy
+    new1, new0 = _logp(weight, x1, a1), _logp(weight, x0, a0)
+    rows = torch.cat([new1, new0])
+    world1 = torch.cat([torch.ones_like(new1, dtype=torch.bool), torch.zeros_like(new0, dtype=torch.bool)])
+    group = torch.cat([torch.zeros(8, dtype=torch.long), torch.ones(new1.numel() - 8, dtype=torch.long),
+                       torch.zeros(8, dtype=torch.long), torch.ones(new0.numel() - 8, dtype=torch.long)])
+    two = torch.ones(2)
+    out = ec_ppo(rows, torch.cat([old1, new0.detach()]), torch.cat([adv1, adv0]), world1, group,
+                 v0_hat=two * (LOW + 2.0), low=two * LOW, high=two * HIGH, lam=LAM, zeta=torch.tensor([1.0, 3.0]),
+                 clip_epsilon=EPS, entropy=torch.zeros_like(rows), entropy_coeff=0.0)
+    d = _diag(out)
+    assert d["case_barrier"] == 0.5 and d["case_below"] == 0.5  # group 0: 2 > 1 inside; group 1: 2 < 3 outside
+    with pytest.raises(ValueError, match="zeta"):
+        ec_ppo(rows, rows.detach(), torch.cat([adv1, adv0]), world1, group, v0_hat=two * -60.0, low=two * LOW,
+               high=two * HIGH, lam=LAM, zeta=torch.tensor([1.0, -1.0]), clip_epsilon=EPS,
+               entropy=torch.zeros_like(rows), entropy_coeff=0.0)
+
+
+def test_world0_diagnostics_measure_the_unclipped_surrogates_rows():
+    """approx_kl_0 / entropy_0 are over the world-0 rows: 0 KL at the collected policy, > 0 after it moved."""
+    toy = _toy()
+    weight, x1, a1, old1, adv1, x0, a0, adv0 = toy
+    new0 = _logp(weight, x0, a0)
+    same = ec_ppo_loss(_logp(weight, x1, a1), old1, adv1, new0, adv0, v0_hat=-80.0, low=LOW, high=HIGH, lam=LAM,
+                       zeta=ZETA, clip_epsilon=EPS)
+    assert _diag(same)["approx_kl_0"] == pytest.approx(0.0, abs=1e-7)
+    # world-0 rows whose stored log-probs differ from the current policy's: a positive KL estimate
+    logp = torch.cat([_logp(weight, x1, a1), new0])
+    old = torch.cat([old1, new0.detach() + 0.5])
+    world1 = torch.cat([torch.ones(x1.shape[0], dtype=torch.bool), torch.zeros(x0.shape[0], dtype=torch.bool)])
+    ent = torch.cat([torch.zeros(x1.shape[0]), _entropy(weight, x0)])
+    moved = ec_ppo(logp, old, torch.cat([adv1, adv0]), world1, torch.zeros_like(world1, dtype=torch.long),
+                   v0_hat=torch.tensor([-80.0]), low=torch.tensor([LOW]), high=torch.tensor([HIGH]), lam=LAM,
+                   zeta=ZETA, clip_epsilon=EPS, entropy=ent, entropy_coeff=0.0)
+    d = _diag(moved)
+    assert d["approx_kl_0"] == pytest.approx(float(math.exp(-0.5) - 1 + 0.5), rel=1e-5)
+    assert d["entropy_0"] == pytest.approx(float(_entropy(weight, x0).mean().detach()), rel=1e-5)

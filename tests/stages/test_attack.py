@@ -16,6 +16,7 @@ from torchrl.envs.utils import ExplorationType, set_exploration_type
 from torchrl.modules import MLP
 
 from batpal.attacks.checkpoint import load_trained_attack
+from batpal.config.settings import eval_envs
 from batpal.envs import make
 from batpal.eval.attacked import evaluate_under_attack
 from batpal.eval.defenders import load_defender
@@ -68,7 +69,8 @@ def test_an_attack_trains_and_writes_attack_pt_summary_and_metrics(defender_runs
     assert any(not torch.equal(initial[k], payload["state_dict"][k]) for k in initial)  # PPO moved the weights
     attack = load_trained_attack(run_dir)  # the evaluator's loader takes it
     assert attack.meta["kind"] == kind
-    again = evaluate_under_attack(load_defender(defender_runs[defender]), attack, 8, seed=cfg.seed + 30_000)
+    defender_team = load_defender(defender_runs[defender])
+    again = evaluate_under_attack(defender_team, attack, 8, seed=cfg.seed + 30_000, num_envs=eval_envs(cfg))
     assert again.summary("mpe_spread") == {k: v for k, v in figures.items() if k in again.summary("mpe_spread")}
 
     assert json.loads((run_dir / "summary.json").read_text())["attack"] == figures

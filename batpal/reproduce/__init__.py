@@ -1,0 +1,1 @@
+"""``python -m batpal.reproduce``: a paper table from one command (plan -> cached steps -> Hydra launcher -> tables)."""

@@ -1,0 +1,25 @@
+"""``python -m batpal.reproduce experiment=<name> seeds=[0,1,2]``: Figure 2 (and ``reproduce.tables=[...]``) end to
+end; see ``configs/reproduce.yaml`` and ``batpal.reproduce.run``."""
+
+from __future__ import annotations
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from batpal.reproduce.run import reproduce
+
+
+@hydra.main(version_base="1.3", config_path="../../configs", config_name="reproduce")
+def main(cfg: DictConfig) -> None:
+    """The command's own overrides reach the steps; its launcher (``hydra/launcher=...``) runs them."""
+    hydra_cfg = HydraConfig.get()
+    launcher = hydra_cfg.runtime.choices.get("hydra/launcher")
+    hydra_overrides = [f"hydra/launcher={launcher}", *hydra_cfg.overrides.hydra] if launcher else [
+        *hydra_cfg.overrides.hydra
+    ]
+    reproduce(cfg, list(hydra_cfg.overrides.task), hydra_overrides)
+
+
+if __name__ == "__main__":
+    main()

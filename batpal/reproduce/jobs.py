@@ -1,0 +1,48 @@
+"""What a launched job runs (in a joblib worker, a SLURM job or in-process): the entry point on its config, then
+``done.json`` in its run dir. A failure is logged with its traceback to the job's log file and re-raised."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from batpal.eval.run import evaluate
+from batpal.fit import fit
+from batpal.reproduce.cache import expect, mark_done
+from batpal.reproduce.configs import identity
+from batpal.stages.attack import train_attack
+
+log = logging.getLogger(__name__)
+
+
+def _run(kind: str, entry: Callable[[DictConfig], Any], cfg: DictConfig) -> str:
+    run_dir, config = Path(cfg.run_dir), identity(cfg, kind)
+    try:
+        expect(run_dir, config)  # before compute: the config the step was planned with
+        entry(cfg)
+        return mark_done(run_dir, config)
+    except Exception:
+        log.exception("step in %s failed", cfg.run_dir)
+        raise
+
+
+def fit_job(cfg: DictConfig) -> str:
+    """``batpal.fit`` (pi0, calibrate, a method's adversarial stage, KT); returns the result's id."""
+    return _run("fit", fit, cfg)
+
+
+def attack_job(cfg: DictConfig) -> str:
+    """``batpal.attack``: an RL attack against a frozen defender."""
+    return _run("attack", train_attack, cfg)
+
+
+def evaluate_job(cfg: DictConfig) -> str:
+    """``batpal.evaluate``: one defender against its rows' attacks on every victim."""
+    return _run("evaluate", evaluate, cfg)
+
+
+TASKS = {"fit": fit_job, "attack": attack_job, "evaluate": evaluate_job}

@@ -1,0 +1,95 @@
+"""The step graph: pi0 and calibration shared per seed, attacks per defender (or transferred), KT per row, and each
+step's config as its entry point composes it (the method's own settings win over the command's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batpal.config.schema import ReproduceSettings
+from batpal.reproduce.paper import paper_values
+from batpal.reproduce.plan import make_plan
+from batpal.reproduce.run import plan_configs
+from tests.reproduce.conftest import TINY_REPRODUCE, hydra_reproduce
+
+ROOT = Path("/out")
+EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "configs" / "experiment").glob("*.yaml"))
+
+
+def steps_of(**settings) -> dict:
+    _, steps = make_plan(ROOT, [0, 1], ReproduceSettings(**settings), K=4)
+    return {step.key: step for step in steps}
+
+
+def test_figure2_shares_pi0_and_calibration_and_attacks_each_defender():
+    steps = steps_of()
+    for seed in (0, 1):
+        pi0, calibrate = steps[f"seed{seed}/pi0"], steps[f"seed{seed}/calibrate"]
+        assert "algo=mappo" in pi0.overrides and "stages=[pretrain]" in pi0.overrides and not pi0.share
+        assert calibrate.share == ("pi0",) and "stages=[calibrate]" in calibrate.overrides
+        for method in ("batpal", "eir_mappo", "gen_maxmin", "rap"):
+            step = steps[f"seed{seed}/{method}"]
+            assert step.share == ("pi0", "calibrate") and "stages=[adversarial]" in step.overrides
+            for kind in ("act", "dyn1", "dyn2"):
+                attack = steps[f"seed{seed}/attack_{kind}_vs_{method}"]
+                assert f"defender='{ROOT}/seed{seed}/{method}'" in attack.overrides and attack.needs == (method,)
+    evaluation = dict(steps["seed0/eval_rap"].rows)
+    assert evaluation["ACT"] == f"{ROOT}/seed0/attack_act_vs_rap"
+    assert evaluation["Severity 3"] == f"severity_3@{ROOT}/seed0/batpal"
+    assert evaluation["A-EIR-MAPPO"] == f"a_{ROOT}/seed0/eir_mappo"
+    assert list(evaluation)[:2] == ["No attack", "Severity 1"] and len(evaluation) == 11
+    # KT: one known-type run per attack row, trained against that attack (RL attacks: those against pi0)
+    kt_act = steps["seed0/kt_act"]
+    assert f"game.fixed_adversaries=['{ROOT}/seed0/attack_act_vs_pi0']" in kt_act.overrides
+    assert steps["seed0/export_severity_2"].overrides == (f"source={ROOT}/seed0/batpal", "net=2")
+    assert dict(steps["seed0/eval_kt_severity_2"].rows) == {
+        "No attack": "none", "Severity 2": f"severity_2@{ROOT}/seed0/batpal"}
+    assert len([k for k in steps if k.startswith("seed0/kt_")]) == 10
+
+
+def test_transfer_mode_trains_the_attacks_once_against_mappo_and_says_so():
+    steps = steps_of(attacks_against="mappo", methods=["batpal", "rap", "mappo"])
+    assert not any("_vs_batpal" in key or "_vs_rap" in key for key in steps)
+    rows = dict(steps["seed1/eval_batpal"].rows)
+    assert rows["DYN-2 (vs MAPPO)"] == f"{ROOT}/seed1/attack_dyn2_vs_pi0" and "DYN-2" not in rows
+    assert ("DYN-2 (vs MAPPO)", "BATPAL") not in paper_values("figure2", "mpe_spread")  # not the paper's protocol
+    assert paper_values("figure2", "mpe_spread")["DYN-2", "BATPAL"] == 0.72
+
+
+def test_ablation_and_K_tables_add_their_variants():
+    steps = steps_of(tables=["figure2", "table1", "table3"], attacks=["act"])
+    assert "game.belief_source=none" in steps["seed0/no_belief"].overrides
+    assert "game.ec_clip=false" in steps["seed0/ec_pg"].overrides
+    fixed = steps["seed0/fixed_types"]
+    assert "game.K=4" in fixed.overrides and {f"fixed_attack_{i}" for i in range(4)} <= set(fixed.needs)
+    assert "game.K=3" in steps["seed0/batpal_K3"].overrides and "seed0/batpal_K4" not in steps  # K=4: batpal
+    assert set(dict(steps["seed0/eval_batpal"].rows)) >= {"No attack", "A-Gen-Maxmin", "A-EIR-MAPPO", "ACT"}
+
+
+def test_step_configs_pass_the_command_on_but_keep_each_methods_settings(tmp_path):
+    command = [*TINY_REPRODUCE, "seeds=[3]", "game.K=3", "reproduce.methods=[batpal,eir_mappo,mappo]",
+               "reproduce.attacks=[act]", "reproduce.scale=0.5"]
+    with hydra_reproduce(*command, run_dir=tmp_path) as (cfg, cmd):
+        _, steps = make_plan(tmp_path, [3], cfg.reproduce, K=3)
+        planned = plan_configs(cfg, steps, tmp_path, cmd)
+    eir = planned["seed3/eir_mappo"][1]
+    assert eir["game.K"] == 1 and eir["game.constrained"] is False and eir["method"] == "eir_mappo"
+    batpal = planned["seed3/batpal"][1]
+    assert batpal["game.K"] == 3 and batpal["seed"] == 3 and batpal["stages"] == ["adversarial"]
+    assert batpal["adversarial.frames"] == 400 and batpal["env.num_envs"] == 16  # scaled budget, command's envs
+    assert "pretrain.frames" not in batpal  # a stage it does not run is not part of its identity
+    pi0 = planned["seed3/pi0"][1]
+    assert pi0["pretrain.frames"] == 400 and "game.K" not in pi0 and pi0["method"] == "mappo"
+    attack = planned["seed3/attack_act_vs_batpal"][1]
+    assert attack["attack.frames"] == 200 and attack["attack.name"] == "act"
+    assert attack["defender"] == str(tmp_path / "seed3" / "batpal")
+    evaluation = planned["seed3/eval_batpal"][1]
+    assert evaluation["episodes"] == 1 and evaluation["defenders"] == [f"batpal={tmp_path / 'seed3' / 'batpal'}"]
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_reproduce_config_composes_with_every_experiment(experiment, tmp_path):
+    with hydra_reproduce(f"experiment={experiment}", run_dir=tmp_path) as (cfg, _):
+        assert cfg.experiment_name == experiment and list(cfg.seeds) == [0, 1, 2]
+        assert cfg.reproduce.tables == ["figure2"] and cfg.reproduce.attacks_against == "defender"
