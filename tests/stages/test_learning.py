@@ -42,9 +42,11 @@ PRETRAIN = [
 ]
 # the worst case per victim: 40 iterations of 256 envs x 25 steps, each with 10 epochs of 4 minibatches (lr 1e-3,
 # no entropy bonus). Many small steps matter: with 1 minibatch (the full run's setting) even 1M frames left some
-# victim's Vmin within 5 of Vmax. 500 evaluation episodes: Vmax, Vmin^v and the baselines are within +-2.
+# victim's Vmin within 5 of Vmax. 500 evaluation episodes: Vmax, Vmin^v and the baselines are within +-2. One
+# candidate: this checks that a single search learns (the default keeps the harshest of several).
 CALIBRATE = [
     "stages=[calibrate]",
+    "calibrate.candidates=1",
     "env.num_envs=256",
     "calibrate.frames=256000",
     "calibrate.iters_per_epoch=10",

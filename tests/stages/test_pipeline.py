@@ -27,6 +27,11 @@ def test_pipeline_writes_every_stage(tiny_cfg):
     cal = summary["calibrate"]
     assert cal["frames"] == 800 and cal["vmin"] == -400.0 and cal["source"] == "partly config"
     assert cal["vmax_ci95"][0] <= cal["vmax"] <= cal["vmax_ci95"][1]
+    # every candidate's value per victim, and the harshest one's index (evaluated afresh for vmin_ci95)
+    values, harshest = cal["candidate_values"], cal["harshest_candidate"]
+    assert len(values) == 3 and all(len(row) == cfg.calibrate.candidates == 4 for row in values)
+    assert harshest == [1 + row.index(min(row)) for row in values]
+    assert len(cal["vmin_ci95"]) == 3
     adv = summary["adversarial"]
     assert adv["frames"] == 1600 and adv["K"] == 4
     assert set(adv["no_attack"]) == {"return_mean", "return_normalized"}
