@@ -67,4 +67,4 @@ def test_config_differences_leave_out_budgets_and_logging():
     a = compose_config(["experiment=mpe_spread"], "/tmp/a")
     b = compose_config(["experiment=mpe_spread", "pretrain.frames=5", "calibrate.eval_episodes=3",
                         "trainer.enable_progress_bar=false", "game.zeta=1.0", "pretrain.iters_per_epoch=3"], "/tmp/b")
-    assert config_differences(a, b) == ["game.zeta: 4.0 -> 1.0", "pretrain.iters_per_epoch: 10 -> 3"]
+    assert config_differences(a, b) == ["game.zeta: 0.05 -> 1.0", "pretrain.iters_per_epoch: 10 -> 3"]
