@@ -66,7 +66,7 @@ def check_resume(cfg: DictConfig, run_dir: Path, ckpt_path: Path, kinds: tuple[s
 
 def config_differences(saved: DictConfig, now: DictConfig) -> list[str]:
     """``key: old -> new`` for every setting that differs, budgets and logging left out."""
-    old, new = _flat(OmegaConf.to_container(saved, resolve=True)), _flat(OmegaConf.to_container(now, resolve=True))
+    old, new = flatten(OmegaConf.to_container(saved, resolve=True)), flatten(OmegaConf.to_container(now, resolve=True))
     out = []
     for key in sorted(set(old) | set(new)):
         if _free(key) or old.get(key, "<absent>") == new.get(key, "<absent>"):
@@ -82,10 +82,11 @@ def _free(key: str) -> bool:
     return any(key == free or key.startswith(free + ".") for free in FREE)
 
 
-def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config as ``{"a.b.c": value}`` (an empty node stays one entry)."""
     if isinstance(tree, dict) and tree:
         out: dict[str, Any] = {}
         for key, value in tree.items():
-            out.update(_flat(value, f"{prefix}{key}."))
+            out.update(flatten(value, f"{prefix}{key}."))
         return out
     return {prefix[:-1]: tree}

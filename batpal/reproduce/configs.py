@@ -21,6 +21,7 @@ from batpal.config.validate import STAGES
 from batpal.reproduce.plan import quote
 from batpal.reproduce.steps import CONFIG_NAMES, Step
 from batpal.resume import FREE as RESUME_FREE
+from batpal.resume import flatten
 
 GROUPS = {  # the config groups each entry point's yaml selects (a group override reaches only those)
     "fit": ("env", "model", "trainer", "logger", "experiment"),
@@ -89,7 +90,7 @@ def identity(cfg: DictConfig, kind: str) -> dict[str, Any]:
     between runs (``FREE``) and the nodes its stage never reads (a pi0 run keeps no ``adversarial.frames``)."""
     stages = list(cfg.get("stages") or []) if kind == "fit" else []
     unread = (*FREE, *UNREAD[stages[0] if len(stages) == 1 else kind])
-    flat = {k: v for k, v in _flat(OmegaConf.to_container(cfg, resolve=True)).items()
+    flat = {k: v for k, v in flatten(OmegaConf.to_container(cfg, resolve=True)).items()
             if not any(k == u or k.startswith(u + ".") for u in unread)}
     return json.loads(json.dumps(flat, default=str))  # as it reads back from step.json
 
@@ -102,12 +103,3 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """``key: old -> new`` for every setting that differs."""
     keys = sorted(set(old) | set(new))
     return [f"{k}: {old.get(k, '<absent>')!r} -> {new.get(k, '<absent>')!r}" for k in keys if old.get(k) != new.get(k)]
-
-
-def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(tree, dict) and tree:
-        out: dict[str, Any] = {}
-        for key, value in tree.items():
-            out.update(_flat(value, f"{prefix}{key}."))
-        return out
-    return {prefix[:-1]: tree}
