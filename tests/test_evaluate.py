@@ -1,10 +1,9 @@
-"""``python -m batpal.evaluate``: the command line on a tiny BATPAL run, and its config with every experiment."""
+"""``python -m batpal.evaluate``: the command line on a tiny BATPAL run (in a child of the session's zygote,
+``tests/zygote.py``), and its config with every experiment."""
 
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from omegaconf import OmegaConf
 
 from tests.eval.conftest import compose_evaluate
 from tests.tiny_run import tiny_game_run
+from tests.zygote import zygote
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,17 +24,14 @@ def game_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow  # end to end
 def test_command_line(game_run, tmp_path):
     out = tmp_path / "cli"
-    cmd = [
-        sys.executable,
-        "-m",
-        "batpal.evaluate",
+    args = [
         "experiment=mpe_spread",
         f"defenders={{BATPAL:{game_run}}}",
         "attacks=[none,severity_2]",
         "episodes=2",
         f"hydra.run.dir={out}",
     ]
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = zygote().run("batpal.evaluate", args, tmp_path / "evaluate.log", timeout=120)  # tests/zygote.py
     assert done.returncode == 0, done.stderr[-2000:]
     rows = list(csv.DictReader(open(out / "cross_table.csv")))
     assert [(r["attack"], r["defender"], r["episodes"]) for r in rows] == [

@@ -1,20 +1,15 @@
-"""End-to-end ``fit`` on a tiny MPE-Spread run: the run directory, the summary, and exact resume."""
+"""End-to-end ``fit`` on a tiny MPE-Spread run: the run directory, the summary, and exact resume (under DDP:
+``tests/stages/test_pipeline.py``)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 from batpal.artifacts import load_reference_policy
 from batpal.fit import fit
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _actor_weights(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -56,36 +51,3 @@ def test_resume_after_a_stop_reproduces_the_uninterrupted_run(tiny_cfg):
     first = json.loads((Path(straight.run_dir) / "summary.json").read_text())["pretrain"]
     for key in ("frames", "return_mean", "vmax"):
         assert first[key] == resumed["pretrain"][key], key
-
-
-@pytest.mark.slow  # end to end, over 30 s
-def test_ddp_on_two_cpu_processes_trains_checkpoints_and_resumes(tmp_path):
-    """Lightning DDP (gloo) through the real CLI: 2 ranks train, checkpoint, and resume with ckpt_path=last."""
-    run_dir = tmp_path / "ddp"
-    base = [
-        sys.executable,
-        "-m",
-        "batpal.fit",
-        "experiment=mpe_spread",
-        "trainer=ddp_cpu",
-        "env.num_envs=8",
-        "ppo.rollout_steps=25",
-        "ppo.ppo_epochs=1",
-        "model.hidden=[16,16]",
-        "pretrain.iters_per_epoch=1",
-        "pretrain.eval_episodes=4",
-        "trainer.enable_progress_bar=false",
-        "stages=[pretrain]",
-        f"hydra.run.dir={run_dir}",
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    first = subprocess.run(
-        [*base, "pretrain.frames=400"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert json.loads((run_dir / "summary.json").read_text())["pretrain"]["frames"] == 400  # 2 ranks x 8 x 25
-    second = subprocess.run(
-        [*base, "pretrain.frames=800", "ckpt_path=last"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert json.loads((run_dir / "summary.json").read_text())["pretrain"]["frames"] == 800

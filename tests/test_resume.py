@@ -10,6 +10,7 @@ import pytest
 from batpal.fit import fit
 from batpal.resume import config_differences
 from tests.conftest import compose_config
+from tests.tiny_run import tiny_game_run
 
 pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
 
@@ -20,10 +21,9 @@ def _files(run_dir: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import GAME, TINY
-
+    """A copy of the session's finished tiny run (``experiment=mpe_spread``, TINY and GAME): these tests may write."""
     run_dir = tmp_path_factory.mktemp("finished") / "run"
-    fit(compose_config(["experiment=mpe_spread", *TINY, *GAME], run_dir))
+    shutil.copytree(tiny_game_run(tmp_path_factory), run_dir)
     return run_dir
 
 
@@ -65,6 +65,15 @@ def test_a_checkpoint_of_another_run_is_refused(finished, tmp_path, tiny_cfg):
 
 def test_config_differences_leave_out_budgets_and_logging():
     a = compose_config(["experiment=mpe_spread"], "/tmp/a")
-    b = compose_config(["experiment=mpe_spread", "pretrain.frames=5", "calibrate.eval_episodes=3",
-                        "trainer.enable_progress_bar=false", "game.zeta=1.0", "pretrain.iters_per_epoch=3"], "/tmp/b")
+    b = compose_config(
+        [
+            "experiment=mpe_spread",
+            "pretrain.frames=5",
+            "calibrate.eval_episodes=3",
+            "trainer.enable_progress_bar=false",
+            "game.zeta=1.0",
+            "pretrain.iters_per_epoch=3",
+        ],
+        "/tmp/b",
+    )
     assert config_differences(a, b) == ["game.zeta: 0.05 -> 1.0", "pretrain.iters_per_epoch: 10 -> 3"]

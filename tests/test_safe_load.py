@@ -3,10 +3,7 @@ code is refused with a clear error by every entry point that reads it, and the c
 
 from __future__ import annotations
 
-import os
 import pathlib
-import subprocess
-import sys
 from collections import OrderedDict
 from pathlib import Path
 
@@ -24,8 +21,8 @@ from batpal.nn.adversary import AdversaryPopulation
 from batpal.nn.warm_start import load_fixed_adversaries
 from batpal.safe_load import check_plain, load_weights
 from tests.conftest import GAME, TINY, compose_config
+from tests.zygote import zygote
 
-REPO = Path(__file__).resolve().parents[1]
 REFUSED = "contains Python objects that are not plain weights and will not be loaded, because loading them could run"
 
 
@@ -168,14 +165,12 @@ def test_a_checkpoint_with_pickled_env_state_is_refused(tmp_path):
 
 @pytest.mark.slow  # end to end
 def test_fit_refuses_a_crafted_checkpoint(tmp_path, marker):
-    """``python -m batpal.fit ... ckpt_path=<crafted>``: a clear error, no code run, no stage started."""
+    """``python -m batpal.fit ... ckpt_path=<crafted>`` (in a child of the session's zygote, ``tests/zygote.py``): a
+    clear error, no code run, no stage started."""
     path = _crafted_checkpoint(tmp_path / "crafted", marker)
     run_dir = tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     args = ["experiment=mpe_spread", *TINY, f"hydra.run.dir={run_dir}", f"ckpt_path={path}"]
-    out = subprocess.run(
-        [sys.executable, "-m", "batpal.fit", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-    )
+    out = zygote().run("batpal.fit", args, tmp_path / "fit.log", timeout=300)
     assert out.returncode != 0
     assert REFUSED in out.stderr + out.stdout
     assert not (run_dir / "pi0.pt").exists() and not (run_dir / "checkpoints").exists()

@@ -94,6 +94,11 @@ class CalibrateStage(StageConfig):
     every victim; Vmin^v is the harshest candidate's value on v, so one seed's unlucky search does not set a band."""
 
     candidates: int = 4
+    # stop once converged (batpal/stages/converged.py): after ``converge_patience`` epochs whose mean training
+    # return fell by less than ``converge_tol`` x the drop so far, past ``converge_min_frames``; 0: run ``frames``
+    converge_tol: float = 0.0
+    converge_patience: int = 5
+    converge_min_frames: int = 0
 
 
 @dataclass
@@ -217,6 +222,8 @@ class ReproduceSettings:
     scale: float = 1.0  # multiplies every budget (frames, evaluation episodes): 0.01 for a smoke test
     attacks_against: str = "defender"  # defender: ACT / DYN-1 / DYN-2 trained against each defender (the paper);
     # mappo: trained once against MAPPO's pi0 and transferred to every defender
+    kt: str = "joint"  # joint: one KT per seed, every row's attack a known type (its index is the type k the
+    # evaluation gives it); per_row: one KT run per attack row (10 adversarial stages per seed on MPE)
     methods: list[str] = field(
         default_factory=lambda: ["batpal", "eir_mappo", "gen_maxmin", "rap", "mappo", "kt"]
     )  # Figure 2's columns
@@ -226,6 +233,7 @@ class ReproduceSettings:
     fixed_types_c: list[float] = field(default_factory=lambda: [0.0, 0.01, 0.05, 0.1])  # Table 1's Fixed Types
     bootstrap_reps: int = 2000  # rliable's stratified bootstrap resamples
     dry_run: bool = False  # print the plan (steps, cached or to run) and stop
+    publish: str | None = None  # a directory (e.g. results/mpe_spread) that receives the tables and README.md
 
 
 @dataclass

@@ -113,6 +113,10 @@ def validate_run(cfg: DictConfig, stages: tuple[str, ...] = ()) -> None:
         validate_ppo(f"{stage}.ppo", OmegaConf.to_container(node.ppo, resolve=True))
     if "calibrate" in stages:
         _at_least("calibrate.candidates", cfg.calibrate.candidates, 1)
+        tol = float(cfg.calibrate.converge_tol)
+        _check(0.0 <= tol < 1.0, "calibrate.converge_tol", "a share in [0, 1) (0: no convergence stop)", tol)
+        _at_least("calibrate.converge_patience", cfg.calibrate.converge_patience, 1)
+        _at_least("calibrate.converge_min_frames", cfg.calibrate.converge_min_frames, 0)
 
 
 def validate(cfg: DictConfig) -> None:

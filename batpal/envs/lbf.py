@@ -9,6 +9,9 @@ snapshot and restore every game (field, players, step count, numpy RNG) for mid-
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 import torch
 from lbforaging.foraging.environment import ForagingEnv
@@ -35,6 +38,71 @@ LBF_DEFAULTS: dict[str, object] = dict(
 )
 
 
+def food_capacity(rows: int, cols: int) -> int:
+    """Most food a ``rows x cols`` field can ever hold: food spawns off the border and no two food are 8-neighbours,
+    so each 2x2 block of the interior holds at most one."""
+    return -(-(rows - 2) // 2) * -(-(cols - 2) // 2)
+
+
+def _per(value: Any, count: int, key: str) -> list[int]:
+    """A scalar option broadcast to ``count`` entries, or lbforaging's per-entity list checked for its length."""
+    if not isinstance(value, Iterable):
+        return [int(value)] * count
+    values = [int(v) for v in value]
+    if len(values) != count:
+        raise ValueError(f"LBF option {key} lists {len(values)} levels for {count} entities: give one each.")
+    return values
+
+
+def check_lbf_settings(cfg: dict[str, Any], extra: Iterable[str] = ()) -> None:
+    """Raise a ValueError naming the bad option of ``cfg`` (``LBF_DEFAULTS``' keys and ``extra``) before any game is
+    built, instead of a hang, a silent fallback or an index error deep in a reset."""
+    known = {*LBF_DEFAULTS, *extra}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ValueError(f"Unknown LBF option(s) {unknown}; known options: {', '.join(sorted(known))}.")
+    for key in ("players", "sight", "max_num_food", "max_episode_steps"):
+        if int(cfg[key]) < 1:
+            raise ValueError(f"LBF option {key} must be >= 1, got {cfg[key]!r}.")
+    size = cfg["field_size"]
+    if not isinstance(size, Iterable) or len(list(size)) != 2 or min(int(x) for x in size) < 3:
+        raise ValueError(
+            f"LBF option field_size must be (rows, cols), each >= 3 (food spawns off the border), got {size!r}."
+        )
+    rows, cols = (int(x) for x in size)
+    n, f = int(cfg["players"]), int(cfg["max_num_food"])
+    if n >= rows * cols:  # a reset still counts each player's previous cell: n + 1 cells are needed
+        raise ValueError(f"LBF option players={n} needs fewer players than the {rows}x{cols} field's cells.")
+    if f > food_capacity(rows, cols):
+        raise ValueError(
+            f"LBF option max_num_food={f} is more food than a {rows}x{cols} field can hold "
+            f"({food_capacity(rows, cols)}: one per 2x2 block of the interior)."
+        )
+    low_pl = _per(cfg["min_player_level"], n, "min_player_level")
+    high_pl = _per(cfg["max_player_level"], n, "max_player_level")
+    if min(low_pl) < 1:
+        raise ValueError(f"LBF option min_player_level must be >= 1, got {cfg['min_player_level']!r}.")
+    if any(lo > hi for lo, hi in zip(low_pl, high_pl, strict=True)):
+        raise ValueError(
+            f"LBF option min_player_level={cfg['min_player_level']!r} exceeds "
+            f"max_player_level={cfg['max_player_level']!r}."
+        )
+    low_food = _per(cfg["min_food_level"], f, "min_food_level")
+    if min(low_food) < 1:
+        raise ValueError(f"LBF option min_food_level must be >= 1, got {cfg['min_food_level']!r}.")
+    if cfg["max_food_level"] is not None:
+        high_food = _per(cfg["max_food_level"], f, "max_food_level")
+        if any(lo > hi for lo, hi in zip(low_food, high_food, strict=True)):
+            raise ValueError(
+                f"LBF option min_food_level={cfg['min_food_level']!r} exceeds max_food_level={cfg['max_food_level']!r}."
+            )
+    elif not cfg["force_coop"] and max(low_food) > sum(sorted(low_pl)[:3]):  # the cap: the 3 lowest player levels
+        raise ValueError(
+            f"LBF option min_food_level={cfg['min_food_level']!r} exceeds the food-level cap (the sum of "
+            f"the 3 lowest player levels, as low as {sum(sorted(low_pl)[:3])}): set max_food_level."
+        )
+
+
 class LBFEnv(EnvBase):
     """``num_envs`` lbforaging games stepped in a Python loop; batch dims ``[num_envs]``.
 
@@ -43,8 +111,9 @@ class LBFEnv(EnvBase):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, device: str | torch.device = "cpu", **lbf_kwargs) -> None:
-        super().__init__(device=device, batch_size=torch.Size([num_envs]))
         kwargs = {**LBF_DEFAULTS, **lbf_kwargs}
+        check_lbf_settings(kwargs, extra=("render_mode",))
+        super().__init__(device=device, batch_size=torch.Size([num_envs]))
         self.envs = [ForagingEnv(**kwargs) for _ in range(num_envs)]
         self.n_agents = self.envs[0].n_agents
         self.n_actions = int(self.envs[0].action_space[0].n)

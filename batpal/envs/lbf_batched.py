@@ -1,4 +1,5 @@
-"""Batched torch port of Level-Based Foraging (lbforaging 2.0.0), stepped as one tensor program.
+"""Batched torch port of Level-Based Foraging (lbforaging 2.0.0), stepped as one tensor program, with the paper
+authors' rule changes as options.
 
 Over 300 lines: one env class whose spawn, step, observation and reward rules must stay together to be read
 against lbforaging's single file rule by rule.
@@ -7,7 +8,35 @@ Why: ``LBFEnv`` loops over ``ForagingEnv`` games in Python (~5k env-steps/s); th
 at once with the same rules, masks, observations and rewards (checked step by step against lbforaging in
 ``tests/envs/test_lbf_batched.py``) and the same TensorDict layout and specs as ``LBFEnv``.
 
-Rules of ``ForagingEnv(**LBF_DEFAULTS)`` reproduced here (vector observation, agent levels observed):
+Two rule sets are registered (``batpal/envs/registry.py``): ``lbf`` runs the authors' rules (``AUTHORS_RULES``:
+``max_player_level=3, collisions="first_listed"``), ``lbf_released`` lbforaging 2.0.0's (``LBF_DEFAULTS``,
+``collisions="block"``). The authors' copy (kiarashkaz/BATPAL ``BATPAL/env/lbforaging/environment.py``, built
+directly from ``BATPAL/configs/env/lbforaging.yaml``) differs in play from lbforaging 2.0.0's
+``lbforaging/foraging/environment.py`` in:
+
+1. Player levels: uniform on {1, 2, 3} (their ``max_player_level`` defaults to 3, the minimum is fixed at 1), against
+   {1, 2} in lbforaging's registered ids, kept by ``LBF_DEFAULTS``. Option ``max_player_level``.
+2. Food levels, through 1: in both, under ``force_coop`` every food's level is the sum of the 3 lowest player levels,
+   so 3..9 instead of 3..6 (observation bound 9 here).
+3. Solo loading, through 1 and 2: when the 3 lowest levels are all 1 and a player has level 3 (35/243 of resets),
+   that player eats every food alone; in the release every food needs at least 2 loaders.
+4. Collisions: the authors give each claimed cell to its lowest-index claimant and leave the others where they are,
+   so a standing lower-index player blocks a mover, a mover joins a standing higher-index player on its cell (both
+   then count when loading) and of two players sharing a cell that move alike only the lower index goes; the release
+   moves nobody onto a cell claimed twice. Option ``collisions``; it changes trajectories, not random-play returns.
+5. Reward: in both, a loader's share is ``level * food / (group_level_sum * food_spawned)``; the authors' env hands
+   every agent the team sum, the release each agent its own share. Both our rule sets return the team sum [B, 1].
+6. Non-coop food levels (unused by the authors' config): their draw excludes the top level; not ported.
+
+The same in both: player and food placement, valid actions, loading groups, penalty 0, observations (content, order,
+sight) and the episode end (all food eaten, or step 50). Only declared bounds differ: the authors' observation space
+caps food levels at ``max_player_level * players`` (15), this port keeps lbforaging's formula (9). Learning-side, not
+play: their runner treats the step-50 cut-off as terminal; we flag it ``truncated``. Uniformly random valid play, team
+return per 50-step episode: the authors' env 0.0478 +- 0.0017 (4000 episodes), ``lbf`` 0.0489 +- 0.0005 (48000);
+lbforaging 2.0.0 0.0120 +- 0.0003 (12000), ``lbf_released`` 0.0121 +- 0.0002 (48000). The level range makes the
+gap; the collision rule changes no measurable return.
+
+Rules reproduced here, lbforaging's with the options above (vector observation, agent levels observed):
 
 * reset, players: placed one after the other, each uniformly on a cell holding no player. As in lbforaging, a
   player's own and every later player's *previous* position (from the last episode or ``set_state``) still count
@@ -19,9 +48,10 @@ Rules of ``ForagingEnv(**LBF_DEFAULTS)`` reproduced here (vector observation, ag
   no admissible cell) and all later ones are not placed. In the paper setting the budget practically never binds,
   but ~5% of the draws leave no admissible cell for the last food (9 food; 8 in ~0.2%). Food level: the sum of the
   3 lowest player levels (or ``max_food_level``) under ``force_coop``, else uniform from ``min_food_level`` to that.
-* step: invalid actions become NONE. Each player claims a cell (its target, its own cell for NONE/LOAD) and moves
-  iff no other player claims that cell: swaps succeed, and a player can end on the cell of a player whose own
-  move failed (lbforaging allows that overlap). Then each food whose 4-adjacent LOADing players have levels
+* step: invalid actions become NONE. Each player claims a cell (its target, its own cell for NONE/LOAD). With
+  ``collisions="block"`` it moves iff no other player claims that cell, with ``"first_listed"`` iff no lower-index
+  player does. Under both, swaps succeed and a player can end on the cell of a player whose own move failed
+  (lbforaging allows that overlap). Then each food whose 4-adjacent LOADing players have levels
   summing to >= its level is removed and each of them gets ``level * food / (level_sum * food_spawned)``
   (``food_spawned``: total food level at reset); a failed group gets ``-penalty`` each.
 * lbforaging resolves loads in ``set.pop()`` order, i.e. in memory-address order of the ``Player`` objects. The
@@ -55,21 +85,25 @@ from torchrl.data import Bounded, Categorical, Composite, Unbounded
 from torchrl.envs import EnvBase
 
 from batpal.envs.generator_state import GeneratorState
-from batpal.envs.lbf import LBF_DEFAULTS
+from batpal.envs.lbf import LBF_DEFAULTS, check_lbf_settings
 
 NONE, LOAD = 0, 5  # lbforaging's Action values; NORTH 1 (row - 1), SOUTH 2 (row + 1), WEST 3 (col - 1), EAST 4
 MAX_SPAWN_ATTEMPTS = 1000  # lbforaging's proposal budget for all food of one reset
+COLLISIONS = ("block", "first_listed")  # lbforaging 2.0.0's rule, the authors' rule (module doc)
+AUTHORS_RULES: dict[str, Any] = dict(max_player_level=3, collisions="first_listed")  # env=lbf, over LBF_DEFAULTS
 
 
-def _check_supported(cfg: dict[str, Any]) -> None:
-    """Refuse the lbforaging options this port does not implement (grid observations, per-entity levels)."""
+def _check_supported(cfg: dict[str, Any], collisions: str) -> None:
+    """Refuse bad settings (``check_lbf_settings``), unknown collision rules and the lbforaging options this port does
+    not implement (grid observations, per-entity levels), before any tensor is built."""
+    if collisions not in COLLISIONS:
+        raise ValueError(f"Unknown LBF option collisions={collisions!r}; choose one of {', '.join(COLLISIONS)}.")
+    check_lbf_settings(cfg)
     if cfg["grid_observation"] or not cfg["observe_agent_levels"]:
         raise ValueError("LBFBatchedEnv implements the vector observation with agent levels only.")
     for key in ("min_player_level", "max_player_level", "min_food_level", "max_food_level"):
         if isinstance(cfg[key], Iterable):
             raise ValueError(f"LBFBatchedEnv takes scalar levels only, got {key}={cfg[key]!r}.")
-    if min(cfg["field_size"]) < 3:
-        raise ValueError(f"field_size must be at least 3x3 (food spawns off the border), got {cfg['field_size']}.")
 
 
 def _lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -138,11 +172,17 @@ class LBFBatchedEnv(GeneratorState, EnvBase):
     N_ACTIONS = 6
 
     def __init__(
-        self, num_envs: int = 1, seed: int | None = None, device: str | torch.device = "cpu", **lbf_kwargs: Any
+        self,
+        num_envs: int = 1,
+        seed: int | None = None,
+        device: str | torch.device = "cpu",
+        collisions: str = "block",
+        **lbf_kwargs: Any,
     ) -> None:
         cfg = {**LBF_DEFAULTS, **lbf_kwargs}
-        _check_supported(cfg)
+        _check_supported(cfg, collisions)
         super().__init__(device=device, batch_size=torch.Size([num_envs]))
+        self.collisions = collisions
         self.num_envs, self.n_agents = int(num_envs), int(cfg["players"])
         self.rows, self.cols = (int(x) for x in cfg["field_size"])
         self.max_num_food, self.sight = int(cfg["max_num_food"]), int(cfg["sight"])
@@ -155,6 +195,8 @@ class LBFBatchedEnv(GeneratorState, EnvBase):
         self.n_cells = (self.rows + 2) * (self.cols + 2)  # P, padded
         tables = _field_tables(self.rows, self.cols, self.sight, self.device)
         tables.update(_slot_tables(self.num_envs, self.n_agents, self.max_num_food, self.n_cells, self.device))
+        earlier = torch.ones(self.n_agents, self.n_agents, dtype=torch.bool, device=self.device).triu(1)
+        tables["_earlier"] = earlier.unsqueeze(-1)  # [N, N, 1] player j is listed before player i
         for name, value in tables.items():  # non-persistent: they only depend on the settings
             self.register_buffer(name, value, persistent=False)
         self._register_state()
@@ -225,8 +267,12 @@ class LBFBatchedEnv(GeneratorState, EnvBase):
         valid = self.action_mask.gather(-1, action.unsqueeze(-1)).squeeze(-1)  # [B, N]
         action = (action * valid).T.contiguous()  # [N, B] invalid -> NONE (0)
         target = self.pos + _lookup(self._moves, action)  # [N, B] claimed cell
-        alone = (target.unsqueeze(0) == target.unsqueeze(1)).sum(0) == 1  # [N, B] nobody else claims it
-        self.pos = torch.where(alone, target, self.pos)
+        same = target.unsqueeze(0) == target.unsqueeze(1)  # [N, N, B] players j and i claim the same cell
+        if self.collisions == "block":
+            moves = same.sum(0) == 1  # [N, B] nobody else claims it
+        else:  # first_listed: no lower-index player claims it
+            moves = ~(same & self._earlier).any(0)  # [N, B]
+        self.pos = torch.where(moves, target, self.pos)  # standing players claim their own cell: unchanged
         reward = self._load(action == LOAD)  # [B, 1]
         self.step_count = self.step_count + 1
         self.action_mask = self._valid_actions()
@@ -434,5 +480,10 @@ class LBFBatchedEnv(GeneratorState, EnvBase):
 
 
 def make_lbf_batched(num_envs: int, seed: int, device: torch.device, **kwargs: Any) -> LBFBatchedEnv:
-    """Registry factory: ``num_envs`` batched LBF games (``LBF_DEFAULTS`` unless overridden by ``kwargs``)."""
+    """Registry factory of ``lbf_released``: lbforaging 2.0.0's rules (``LBF_DEFAULTS``, blocking collisions)."""
     return LBFBatchedEnv(num_envs=num_envs, seed=seed, device=device, **kwargs)
+
+
+def make_lbf_authors(num_envs: int, seed: int, device: torch.device, **kwargs: Any) -> LBFBatchedEnv:
+    """Registry factory of ``lbf``: the authors' rules (``AUTHORS_RULES`` over ``LBF_DEFAULTS``), as the paper ran."""
+    return LBFBatchedEnv(num_envs=num_envs, seed=seed, device=device, **{**AUTHORS_RULES, **kwargs})

@@ -73,10 +73,12 @@ def expect(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     return saved
 
 
-def mark_done(run_dir: Path, config: dict[str, Any]) -> str:
-    """``done.json`` once the step finished with ``config``, the planned one; returns the result's id."""
+def mark_done(run_dir: Path, config: dict[str, Any], stamp: dict[str, Any] | None = None) -> str:
+    """``done.json`` once the step finished with ``config``, the planned one, with ``stamp`` (its wall-clock,
+    commit and machine: ``batpal.reproduce.provenance``); returns the result's id."""
     saved = expect(run_dir, config)
     ident = uuid.uuid4().hex
-    done = {"id": ident, "config": digest(config), "inputs": saved["inputs"], "finished": time.time()}
+    done = {"id": ident, "config": digest(config), "inputs": saved["inputs"], "finished": time.time(),
+            **(stamp or {})}
     write_text_atomic(run_dir / DONE_FILE, json.dumps(done, indent=1, sort_keys=True))
     return ident

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from batpal.eval.run import evaluate
 from batpal.fit import fit
 from batpal.reproduce.cache import expect, mark_done
 from batpal.reproduce.configs import identity
+from batpal.reproduce.provenance import stamp
 from batpal.stages.attack import train_attack
 
 log = logging.getLogger(__name__)
@@ -23,8 +25,9 @@ def _run(kind: str, entry: Callable[[DictConfig], Any], cfg: DictConfig) -> str:
     run_dir, config = Path(cfg.run_dir), identity(cfg, kind)
     try:
         expect(run_dir, config)  # before compute: the config the step was planned with
+        start = time.perf_counter()
         entry(cfg)
-        return mark_done(run_dir, config)
+        return mark_done(run_dir, config, {"wall_s": round(time.perf_counter() - start, 2), **stamp()})
     except Exception:
         log.exception("step in %s failed", cfg.run_dir)
         raise

@@ -3,7 +3,7 @@
 Figure 2: every method against No attack, BATPAL's psi_k (Severity k), the adversaries trained inside the baselines
 (A-X) and the RL attacks ACT / DYN-1 / DYN-2. Table 1: BATPAL's ablations against No attack, ACT, DYN-1 and
 A-Gen-Maxmin. Table 3: BATPAL with K = 3, 4, 5 against No attack, A-EIR-MAPPO and the RL attacks. A defender
-column names the step that trains it (``pi0`` is MAPPO's); ``kt`` is the known-type oracle, one run per row.
+column names the step that trains it (``pi0`` is MAPPO's); ``kt`` is the known-type oracle (``reproduce.kt``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ FIGURE2_METHODS = ("batpal", "eir_mappo", "gen_maxmin", "rap", "mappo", "kt")
 ADVERSARY_BASELINES = ("eir_mappo", "gen_maxmin", "rap")  # their trained adversary is the row A-X
 ATTACKS_AGAINST = ("defender", "mappo")
 KT = "kt"
+KT_MODES = ("joint", "per_row")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Column:
-    """A defender column: its label and the step that trains it (``kt``: one known-type run per row)."""
+    """A defender column: its label and the step that trains it (``kt``: the known-type oracle, see plan.py)."""
 
     label: str
     step: str
@@ -112,7 +113,7 @@ def make_tables(settings: ReproduceSettings, K: int) -> list[Table]:
 
 
 def defender_runs(settings: ReproduceSettings, K: int) -> dict[str, DefenderRun]:
-    """Every trainable defender step by name (not pi0, calibrate or the per-row KT runs)."""
+    """Every trainable defender step by name (not pi0, calibrate or KT)."""
     runs = {m: DefenderRun(m) for m in ("batpal", *ADVERSARY_BASELINES)}
     runs["no_belief"] = DefenderRun("batpal", ("game.belief_source=none",))
     runs["perfect_belief"] = DefenderRun("batpal", ("game.belief_source='true'",))

@@ -3,9 +3,11 @@
 pi0 (``algo=mappo``, the MAPPO defender) and the calibration (Vmax, Vmin) are trained once per seed and shared by
 every method of that seed; each method then runs its adversarial stage alone. ACT / DYN-1 / DYN-2 are trained
 against each defender (``attacks_against=defender``, the paper's protocol) or once against MAPPO's pi0 and
-transferred (``attacks_against=mappo``). KT, the known-type oracle, is trained against one attack per row: BATPAL's
-psi_k and the baselines' adversaries exported as ``attack.pt``, and the RL attacks trained against pi0. Every
-defender is evaluated against the rows it appears in, on every victim.
+transferred (``attacks_against=mappo``). KT, the known-type oracle, knows the attack of each row: BATPAL's psi_k and
+the baselines' adversaries exported as ``attack.pt``, and the RL attacks trained against pi0. ``reproduce.kt=joint``
+(default) trains one KT per seed with every row's attack as a known type (row i's attack is type k = i, which its
+evaluation gives the team as the true type), so a seed runs one KT stage instead of one per row (``per_row``).
+Every defender is evaluated against the rows it appears in, on every victim.
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ class SeedPlan:
     """The steps of one seed, added once each by name, their run dirs under ``root``."""
 
     def __init__(self, root: Path, seed: int, tables: list[Table], runs: dict[str, DefenderRun], against: str,
-                 fixed_c: list[float]) -> None:
+                 fixed_c: list[float], kt_mode: str = "joint") -> None:
         self.root, self.seed, self.runs, self.against, self.fixed_c = root, seed, runs, against, fixed_c
+        self.kt_mode = kt_mode
         self.steps: dict[str, Step] = {}
         self.add("pi0", "fit", ("algo=mappo", "stages=[pretrain]"))
         self.add("calibrate", "fit", ("algo=batpal", "stages=[calibrate]"), needs=("pi0",), share=("pi0",))
@@ -120,19 +123,24 @@ class SeedPlan:
             return f"a_{self.dir(source)}", source
         return str(self.dir(source)), source
 
-    def kt(self, row: Row) -> str:
-        """KT for ``row``: the known-type oracle trained against that row's attack (RL attacks: those vs pi0)."""
-        name = kt_step(row)
+    def known_attack(self, row: Row) -> str:
+        """The step whose ``attack.pt`` is the row's attack for KT: RL attacks trained against pi0, else an export
+        of BATPAL's psi_k or the baseline's adversary."""
+        if row.source == "rl":
+            return self.rl_attack(row.arg, "pi0")
+        net = int(row.arg) if row.source == "severity" else 1
+        source = self.row_source(row, "pi0")
+        return self.add(f"export_{kt_step(row)[3:]}", "export", (f"source={self.dir(source)}", f"net={net}"),
+                        needs=(source,))
+
+    def kt(self, rows: list[Row]) -> str:
+        """KT trained against ``rows``' attacks, each a frozen known type (type k = its place in ``rows``)."""
+        name = KT if len(rows) > 1 or self.kt_mode == "joint" else kt_step(rows[0])
         if name in self.steps:
             return name
-        if row.source == "rl":
-            known = self.rl_attack(row.arg, "pi0")
-        else:
-            net = int(row.arg) if row.source == "severity" else 1
-            source = self.row_source(row, "pi0")
-            known = self.add(f"export_{name[3:]}", "export", (f"source={self.dir(source)}", f"net={net}"),
-                             needs=(source,))
-        return self.fit(name, "kt", (f"game.fixed_adversaries=[{quote(self.dir(known))}]",), (*SHARED, known))
+        known = [self.known_attack(row) for row in rows]
+        fixed = "game.fixed_adversaries=[" + ",".join(quote(self.dir(k)) for k in known) + "]"
+        return self.fit(name, "kt", (fixed, f"game.K={len(known)}"), (*SHARED, *known))
 
     def evaluations(self, table: Table) -> None:
         """One evaluation per defender: the rows of this table added to those of earlier tables."""
@@ -141,14 +149,18 @@ class SeedPlan:
                 self.defender(column.step)
                 self.evaluation(column.step, [(row.label, *self.spec(row, column.step)) for row in table.rows])
                 continue
-            for row in table.rows:
-                if row.source != "none":
-                    kt = self.kt(row)
-                    self.evaluation(kt, [("No attack", "none", None), (row.label, *self.spec(row, "pi0"))])
+            attacked = [row for row in table.rows if row.source != "none"]
+            for k, row in enumerate(attacked, start=1):
+                kt = self.kt(attacked) if self.kt_mode == "joint" else self.kt([row])
+                severity = k if self.kt_mode == "joint" else 1  # the true type KT is told
+                self.evaluation(kt, [("No attack", "none", None), (row.label, *self.spec(row, "pi0"))],
+                                name=f"eval_{kt_step(row)}", severity=severity)
 
-    def evaluation(self, defender: str, rows: list[tuple[str, str, str | None]]) -> None:
-        """``eval_<defender>``: the defender against every row's attack (rows merged over tables)."""
-        name = f"eval_{defender}"
+    def evaluation(self, defender: str, rows: list[tuple[str, str, str | None]], name: str | None = None,
+                   severity: int = 1) -> None:
+        """``eval_<defender>``: the defender against every row's attack (rows merged over tables); ``severity``
+        is the type k its attacked episodes carry (KT: the row's known type)."""
+        name = name or f"eval_{defender}"
         old = self.steps.pop(name, None)
         merged = dict(old.rows) if old else {}
         merged.update((label, spec) for label, spec, _ in rows)
@@ -156,12 +168,13 @@ class SeedPlan:
         overrides = (
             f"defenders=[{quote(f'{defender}={self.dir(defender)}')}]",
             "attacks=[" + ",".join(quote(spec) for spec in merged.values()) + "]",
+            *((f"severity={severity}",) if severity != 1 else ()),
         )
         self.add(name, "evaluate", overrides, needs=tuple(needs), rows=tuple(merged.items()))
 
 
 def kt_step(row: Row) -> str:
-    """``kt_severity_2``, ``kt_a_eir_mappo``, ``kt_act``: one KT run per attack row."""
+    """``kt_severity_2``, ``kt_a_eir_mappo``, ``kt_act``: the row's KT run (``per_row``) and evaluation name."""
     if row.source == "severity":
         return f"kt_severity_{row.arg}"
     return f"kt_a_{row.arg}" if row.source == "baseline" else f"kt_{row.arg}"
@@ -174,6 +187,6 @@ def make_plan(root: Path, seeds: list[int], settings: ReproduceSettings, K: int)
     steps: list[Step] = []
     for seed in seeds:
         plan = SeedPlan(root, int(seed), tables, runs, str(settings.attacks_against),
-                        [float(c) for c in settings.fixed_types_c])
+                        [float(c) for c in settings.fixed_types_c], str(settings.kt))
         steps += plan.steps.values()
     return tables, steps

@@ -2,7 +2,7 @@
 
 A cell is (attack row, defender column) of one seed: the paper's figure (normalised return, or win rate on SMAC),
 its standard error over episodes and the episodes played (all victims). KT's No attack cell pools the no-attack
-episodes of that seed's KT runs (one per row).
+episodes of that seed's KT evaluations (one per row).
 """
 
 from __future__ import annotations

@@ -19,13 +19,14 @@ from omegaconf import DictConfig
 
 from batpal.config import validate
 from batpal.envs.registry import check_env_name
-from batpal.reproduce.cache import StaleStepError, check, done_id, mark_done, write_step
+from batpal.reproduce.cache import DONE_FILE, StaleStepError, check, done_id, mark_done, read, write_step
 from batpal.reproduce.configs import budgets, compose_step, forwarded, identity, step_overrides
 from batpal.reproduce.export import export_adversary
 from batpal.reproduce.launch import HydraWaves
 from batpal.reproduce.layout import Table
 from batpal.reproduce.paper import paper_values
 from batpal.reproduce.plan import make_plan
+from batpal.reproduce.provenance import publish, stamp, write_readme
 from batpal.reproduce.results import read_evaluation, seed_cells
 from batpal.reproduce.share import share
 from batpal.reproduce.stats import aggregate, write_stats
@@ -54,11 +55,28 @@ def reproduce(cfg: DictConfig, command: Sequence[str], hydra_overrides: Sequence
     for kind, group in schedule(steps, todo):
         run_group(kind, group, root, planned, waves)
     outputs = build_tables(cfg, tables, steps, root)
+    wall_s = round(time.perf_counter() - start, 2)
+    metric = "normalised return" if check_env_name(str(cfg.env.name)).return_bounds is not None else "win rate"
+    readme = write_readme(root, [*command, *hydra_overrides], step_rows(steps, root), outputs, wall_s,
+                          caption(cfg, metric, len(cfg.seeds)))
     entry = {"seeds": list(cfg.seeds), "tables": outputs, "attacks_against": str(cfg.reproduce.attacks_against),
-             "scale": float(cfg.reproduce.scale), "steps": len(steps), "steps_run": len(todo),
-             "wall_s": round(time.perf_counter() - start, 2)}
+             "kt": str(cfg.reproduce.kt), "scale": float(cfg.reproduce.scale), "steps": len(steps),
+             "steps_run": len(todo), "wall_s": wall_s, "readme": str(readme)}
+    if cfg.reproduce.publish:
+        files = [Path(p) for paths in outputs.values() for p in paths] + [readme]
+        entry["published"] = [str(p) for p in publish(root, Path(cfg.reproduce.publish), files)]
     Summary(root / "summary.json").write_stage("reproduce", entry)
     return entry
+
+
+def step_rows(steps: Sequence[Step], root: Path) -> list[dict[str, Any]]:
+    """Per step, what its ``done.json`` says of where and how long it ran (steps done before stamps: n/a)."""
+    rows = []
+    for step in steps:
+        done = read(step.run_dir(root) / DONE_FILE) or {}
+        rows.append({"step": step.key, "kind": step.kind, "finished": done.get("finished", 0.0),
+                     **{k: done[k] for k in ("wall_s", "commit", "machine") if k in done}})
+    return rows
 
 
 def plan_configs(cfg: DictConfig, steps: Sequence[Step], root: Path,
@@ -119,8 +137,9 @@ def run_group(kind: str, group: list[Step], root: Path, planned: dict, waves: Hy
         run_dir, (overrides, config) = step.run_dir(root), planned[step.key]
         write_step(step.key, kind, run_dir, config, {key: done_id(root / key) for key in step.need_keys()})
         if kind == "export":
+            start = time.perf_counter()
             export_adversary(Path(config["source"]), int(config["net"]), run_dir)
-            mark_done(run_dir, config)
+            mark_done(run_dir, config, {"wall_s": round(time.perf_counter() - start, 2), **stamp()})
             continue
         if step.share:
             share(run_dir, {name: root / f"seed{step.seed}" / name for name in step.share})
@@ -166,12 +185,16 @@ def caption(cfg: DictConfig, metric: str, n_seeds: int) -> str:
         else "ACT / DYN-1 / DYN-2 trained once against MAPPO's pi0 and transferred to every defender (not the "
         "paper's protocol: those rows carry no paper value)"
     )
+    kt = (
+        "one known-type oracle per seed, trained against every row's attack at once (each a known type)"
+        if cfg.reproduce.kt == "joint"
+        else "one known-type oracle per attack row, trained against that attack"
+    )
     return (
         f"Mean over {n_seeds} seed(s) of the {metric}; 95% interval: Student's t over seeds (one seed: over its "
         f"episodes). Each cell plays every victim; budgets x{cfg.reproduce.scale}. Attacks: {against}. A-X: the "
-        "adversary trained inside baseline X; Severity k: BATPAL's psi_k. KT: one known-type oracle per attack "
-        "row (the true type as its belief), trained against that attack; its No attack cell pools them. In "
-        "parentheses: the paper's value."
+        f"adversary trained inside baseline X; Severity k: BATPAL's psi_k. KT: {kt} (the true type as its "
+        "belief); its No attack cell pools its evaluations. In parentheses: the paper's value."
     )
 
 

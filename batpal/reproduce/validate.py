@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from omegaconf import DictConfig
 
 from batpal.attacks.trained import KINDS
-from batpal.reproduce.layout import ATTACKS_AGAINST, FIGURE2_METHODS, TABLES
+from batpal.reproduce.layout import ATTACKS_AGAINST, FIGURE2_METHODS, KT_MODES, TABLES
 
 
 def validate_reproduce(cfg: DictConfig, command: Sequence[str] = ()) -> None:
@@ -30,6 +30,9 @@ def validate_reproduce(cfg: DictConfig, command: Sequence[str] = ()) -> None:
         raise ValueError(f"reproduce.attacks_against must be one of {', '.join(ATTACKS_AGAINST)} (defender: the "
                          f"paper's per-defender attacks; mappo: attacks transferred from MAPPO), got "
                          f"{r.attacks_against!r}.")
+    if r.kt not in KT_MODES:
+        raise ValueError(f"reproduce.kt must be one of {', '.join(KT_MODES)} (joint: one KT per seed over every "
+                         f"row's attack; per_row: one KT per attack row), got {r.kt!r}.")
     _subset("reproduce.methods", list(r.methods), FIGURE2_METHODS, empty=False)
     _subset("reproduce.attacks", list(r.attacks), KINDS, empty=True)
     for key, value in (("reproduce.episodes", r.episodes), ("reproduce.bootstrap_reps", r.bootstrap_reps)):

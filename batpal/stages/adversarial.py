@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 
 from batpal.atomic import save_weights
 from batpal.config.settings import eval_envs
+from batpal.envs.registry import check_env_name
 from batpal.eval import EvalResult, normalized_return
 from batpal.eval.game_eval import evaluate_type
 from batpal.modules.factory import build_batpal_module, calibrated_bounds
@@ -73,7 +74,11 @@ def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:
 
     def figures(result: Any) -> dict[str, float | None]:
         s = result.summary()
-        out = {"return_mean": s["return_mean"], "return_normalized": normalized_return(cfg.env.name, s["return_mean"])}
+        out = {"return_mean": s["return_mean"], "return_se": s["return_se"], "episodes": int(result.returns.numel()),
+               "return_normalized": normalized_return(cfg.env.name, s["return_mean"])}
+        bounds = check_env_name(cfg.env.name).return_bounds
+        if bounds is not None:  # the standard error on the normalised scale: "below pi0 by more than one se"
+            out["return_normalized_se"] = s["return_se"] / (bounds[1] - bounds[0])
         if "win_rate" in s:
             out["win_rate"] = s["win_rate"]
         return out

@@ -19,6 +19,7 @@ from batpal.config.settings import eval_envs
 from batpal.eval.game_eval import evaluate_type
 from batpal.modules.calibration import CalibrationModule
 from batpal.modules.factory import build_calibration_module
+from batpal.stages.converged import ConvergedStop
 from batpal.stages.trainer import fit_stage, play
 from batpal.summary import Summary
 
@@ -29,6 +30,14 @@ def reference_value(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """pi0 alone: mean discounted return (Vmax) with its 95% interval."""
     pi0, _ = load_reference_policy(run_dir / REFERENCE_POLICY)
     return play(cfg, pi0, cfg.calibrate.eval_episodes, seed=cfg.seed + 20_000)
+
+
+def converged_stop(cfg: DictConfig, pi0_return: float) -> ConvergedStop | None:
+    """The search's convergence stop (``calibrate.converge_tol`` > 0), relative to pi0's unattacked return."""
+    c = cfg.calibrate
+    if not c.converge_tol:
+        return None
+    return ConvergedStop(pi0_return, float(c.converge_tol), int(c.converge_patience), int(c.converge_min_frames))
 
 
 def _evaluate_candidate(cfg: DictConfig, module: CalibrationModule, victim: int, r: int, seed: int) -> dict[str, Any]:
@@ -72,7 +81,8 @@ def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summar
     pi0 = reference_value(cfg, run_dir)
     vmax = float(game.vmax) if game.vmax is not None else pi0["value_mean"]
     module = build_calibration_module(cfg, run_dir)
-    if not fit_stage(cfg, run_dir, module, ckpt_path):
+    stop = converged_stop(cfg, pi0["return_mean"])
+    if not fit_stage(cfg, run_dir, module, ckpt_path, [stop] if stop else []):
         return None  # another DDP rank: rank 0 evaluates and writes
     save_weights(module.adversaries.state_dict(), run_dir / CALIBRATION_ADVERSARY, "calibration adversary")
     worst, candidates = worst_cases(cfg, module)
@@ -89,6 +99,7 @@ def run_calibrate(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summar
             )
     figures = {
         "frames": module.frames,
+        "converged_at": stop.stopped_at if stop else None,  # frames when the convergence stop ended the search
         "wall_s": round(module.wall_s, 2),
         "vmax": vmax,
         "vmax_ci95": pi0["value_ci95"],

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from batpal.atomic import save_weights
@@ -18,9 +19,12 @@ from batpal.modules import RolloutModule
 from batpal.resume import run_id
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, module: RolloutModule) -> L.Trainer:
-    """A Trainer whose epochs (``iters_per_epoch`` iterations each) cover the module's frame budget."""
-    extra = [instantiate(cb) for cb in cfg.get("callbacks", {}).values()]  # user callbacks (Hydra group)
+def build_trainer(
+    cfg: DictConfig, run_dir: Path, module: RolloutModule, callbacks: Sequence[Callback] = ()
+) -> L.Trainer:
+    """A Trainer whose epochs (``iters_per_epoch`` iterations each) cover the module's frame budget; ``callbacks``:
+    the stage's own (calibrate's convergence stop)."""
+    extra = [*callbacks, *(instantiate(cb) for cb in cfg.get("callbacks", {}).values())]  # + the user's (Hydra)
     version = _log_version(run_dir, module.stage_name)
     loggers = [instantiate(lg, version=version) for lg in cfg.logger.values()] if cfg.get("logger") else False
     every_epoch = ModelCheckpoint(
@@ -40,11 +44,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, module: RolloutModule) -> L.Tr
     return trainer
 
 
-def fit_stage(cfg: DictConfig, run_dir: Path, module: RolloutModule, ckpt_path: Path | None) -> bool:
+def fit_stage(cfg: DictConfig, run_dir: Path, module: RolloutModule, ckpt_path: Path | None,
+              callbacks: Sequence[Callback] = ()) -> bool:
     """Train (or resume) ``module`` with its stage's Trainer; True on rank 0, whose module is then on CPU in eval
     mode for the stage's evaluation and artefacts (the other ranks have nothing more to do)."""
     module.run_id = run_id(run_dir)  # into every checkpoint: a resume takes only this run's
-    trainer = build_trainer(cfg, run_dir, module)
+    trainer = build_trainer(cfg, run_dir, module, callbacks)
     trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)  # data only
     release_envs(module)
     save_replica(trainer, module, run_dir)

@@ -2,15 +2,15 @@
 sweep's table from ``scripts/gather_sweep.py``.
 
 The tiny budgets come in as one config group ``+tiny=sweep`` (written to a temporary search path), so that the
-job folders carry the names a user's sweep gets: ``+tiny=sweep,experiment=mpe_spread,game.K=2,seed=1``.
+job folders carry the names a user's sweep gets: ``+tiny=sweep,experiment=mpe_spread,game.K=2,seed=1``. Both
+commands run in children of the session's zygote (``tests/zygote.py``: a fresh interpreter that has imported the
+package once), each exactly as from a shell.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,9 +18,19 @@ from omegaconf import OmegaConf
 
 from batpal.analysis.sweep import gather_sweep
 from tests.conftest import GAME, TINY
+from tests.zygote import REPO, zygote
 
-REPO = Path(__file__).resolve().parents[2]
-FASTER = ["pretrain.frames=400", "pretrain.iters_per_epoch=1", "calibrate.frames=400", "adversarial.frames=400"]
+# one iteration per stage, one worst-case search per victim, 25-step episodes (half the evaluation): the table's
+# figures are whatever the jobs measured, whatever their size
+FASTER = [
+    "pretrain.frames=400",
+    "pretrain.iters_per_epoch=1",
+    "calibrate.frames=400",
+    "calibrate.candidates=1",
+    "adversarial.frames=400",
+    "env.kwargs.max_steps=25",
+    "env.max_episode_steps=25",
+]
 SEEDS, KS = (1, 2), (2, 3)
 
 
@@ -33,19 +43,17 @@ def _tiny_group(root: Path) -> Path:
     return root
 
 
-def _run(cmd: list[str]) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+def _run(command: str, argv: list[str], log: Path) -> subprocess.CompletedProcess:
+    """``python -m <command> *argv`` (``command`` a module, or a script), its output in ``log``."""
+    return zygote().run(command, argv, log, timeout=240)
 
 
 @pytest.mark.slow  # end to end, over 30 s
 def test_multirun_gives_each_job_its_run_dir_and_the_table_gathers_them(tmp_path: Path) -> None:
     search, sweep = _tiny_group(tmp_path / "configs"), tmp_path / "sweep"
     fit = _run(
+        "batpal.fit",
         [
-            sys.executable,
-            "-m",
-            "batpal.fit",
             "-m",
             "experiment=mpe_spread",
             "+tiny=sweep",
@@ -53,7 +61,8 @@ def test_multirun_gives_each_job_its_run_dir_and_the_table_gathers_them(tmp_path
             f"game.K={','.join(map(str, KS))}",
             f"hydra.searchpath=[file://{search}]",
             f"hydra.sweep.dir={sweep}",
-        ]
+        ],
+        tmp_path / "fit.log",
     )
     assert fit.returncode == 0, fit.stderr[-3000:]
     jobs = {f"+tiny=sweep,experiment=mpe_spread,game.K={K},seed={s}": (s, K) for s in SEEDS for K in KS}
@@ -78,7 +87,7 @@ def test_multirun_gives_each_job_its_run_dir_and_the_table_gathers_them(tmp_path
         eta = [figures[s, K][f"psi_{K}"]["severity"] for s in SEEDS]
         assert table.cell(f"Severity {K}: eta", K)[:3] == pytest.approx((sum(eta) / 2, abs(eta[0] - eta[1]) / 2, 2))
 
-    script = _run([sys.executable, "scripts/gather_sweep.py", str(sweep)])
+    script = _run(str(REPO / "scripts" / "gather_sweep.py"), [str(sweep)], tmp_path / "gather.log")
     assert script.returncode == 0, script.stderr[-3000:]
     assert "| attack | game.K=2 (n=2) | game.K=3 (n=2) |" in script.stdout
     assert (sweep / "sweep_table.csv").is_file() and (sweep / "sweep_table.md").read_text() in script.stdout

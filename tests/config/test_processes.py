@@ -64,8 +64,12 @@ def test_evaluate_refuses_more_processes_than_the_limit(tmp_path, overrides, key
 def test_attack_refuses_more_processes_than_the_limit(tmp_path, overrides, key):
     out = tmp_path / "attack"
     cfg = _compose(
-        "attack", "experiment=smac_2s3z", "env.num_envs=16", f"defender={tmp_path / 'no_such_run'}",
-        f"run_dir={out}", *overrides,
+        "attack",
+        "experiment=smac_2s3z",
+        "env.num_envs=16",
+        f"defender={tmp_path / 'no_such_run'}",
+        f"run_dir={out}",
+        *overrides,
     )
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         train_attack(cfg)

@@ -104,18 +104,15 @@ def test_belief_source_true_from_the_command_line_is_the_string():
 
 
 @pytest.mark.slow  # end to end
-def test_cfg_job_resolve_shows_every_stage_s_clip_and_lambda_on_smac():
-    """``python -m batpal.fit experiment=smac_mmm --cfg job --resolve``: lambda 0.1, clip 0.05 in every stage."""
-    import os
-    import subprocess
-    import sys
-
+def test_cfg_job_resolve_shows_every_stage_s_clip_and_lambda_on_smac(tmp_path):
+    """``python -m batpal.fit experiment=smac_mmm --cfg job --resolve`` (in a child of the session's zygote,
+    ``tests/zygote.py``): lambda 0.1, clip 0.05 in every stage."""
     import yaml
 
-    repo = CONFIGS.parent
-    cmd = [sys.executable, "-m", "batpal.fit", "experiment=smac_mmm", "--cfg", "job", "--resolve"]
-    done = subprocess.run(cmd, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True, text=True,
-                          timeout=120)
+    from tests.zygote import zygote
+
+    args = ["experiment=smac_mmm", "--cfg", "job", "--resolve"]
+    done = zygote().run("batpal.fit", args, tmp_path / "cfg.log", timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     printed = yaml.safe_load(done.stdout)
     assert printed["game"]["barrier_lambda"] == 0.1 and printed["ppo"]["clip_epsilon"] == 0.05

@@ -60,8 +60,9 @@ BAD = [  # override, the key the error must name
 
 @pytest.mark.parametrize(("override", "key"), BAD, ids=[b[0] for b in BAD])
 def test_an_invalid_setting_fails_before_any_compute_naming_its_key(tmp_path, override, key):
-    cfg = compose_config(["experiment=mpe_spread", *TINY, "stages=[pretrain,calibrate,adversarial]", override],
-                         tmp_path / "run")
+    cfg = compose_config(
+        ["experiment=mpe_spread", *TINY, "stages=[pretrain,calibrate,adversarial]", override], tmp_path / "run"
+    )
     start = time.perf_counter()
     with pytest.raises(ValueError) as err:
         fit(cfg)
@@ -84,8 +85,10 @@ def test_zeta_at_least_half_a_band_fails_whatever_the_calibration_finds(tmp_path
 
 
 def test_world1_fraction_one_needs_an_unconstrained_method(tmp_path):
-    cfg = compose_config(["experiment=mpe_spread", *TINY, "stages=[pretrain,calibrate,adversarial]",
-                          "game.world1_fraction=1.0"], tmp_path / "run")
+    cfg = compose_config(
+        ["experiment=mpe_spread", *TINY, "stages=[pretrain,calibrate,adversarial]", "game.world1_fraction=1.0"],
+        tmp_path / "run",
+    )
     with pytest.raises(ValueError, match="world1_fraction=1 leaves no world-0 envs"):
         fit(cfg)
 
@@ -93,7 +96,6 @@ def test_world1_fraction_one_needs_an_unconstrained_method(tmp_path):
 def test_alpha_below_beta_warns(tmp_path):
     from batpal.config import validate
 
-    cfg = compose_config(["experiment=mpe_spread", "game.adversary_lr=1e-4", "adversarial.ppo.actor_lr=5e-4"],
-                         tmp_path)
+    cfg = compose_config(["experiment=mpe_spread", "game.adversary_lr=1e-4", "adversarial.ppo.actor_lr=5e-4"], tmp_path)
     with pytest.warns(UserWarning, match="two-timescale"):
         validate(cfg)

@@ -1,4 +1,5 @@
-"""The batched LBF port against lbforaging itself: step-by-step equivalence, spawn law, resets, state, specs."""
+"""The batched LBF port under lbforaging 2.0.0's rules (``lbf_released``) against lbforaging itself: step-by-step
+equivalence, spawn law, resets, state, specs. The authors' rules (``lbf``) are tested in ``test_lbf_rules.py``."""
 
 from __future__ import annotations
 
@@ -102,15 +103,23 @@ def _collisions(refs: list[ForagingEnv], actions: torch.Tensor) -> int:
     return count
 
 
-def _play_against_lbforaging(kwargs: dict, n_seeds: int, crafted: list, steps: int) -> dict[str, int]:
+def _play_against_lbforaging(
+    kwargs: dict,
+    n_seeds: int,
+    crafted: list,
+    steps: int,
+    collisions: str = "block",
+    reference: type[ForagingEnv] = ForagingEnv,
+) -> dict[str, int]:
     """Two whole episodes per game, from lbforaging's spawns (seeds, then ``crafted`` fields) and then from ours:
-    assert the same observations, masks, team rewards, fields and flags at every step; count the events seen."""
+    assert the same observations, masks, team rewards, fields and flags at every step as ``reference`` games with
+    the same ``kwargs``; count the events seen (``shared``: games with two players on one cell after a step)."""
     settings = {**LBF_DEFAULTS, **kwargs}
-    refs = [ForagingEnv(**settings) for _ in range(n_seeds + len(crafted))]
-    env = LBFBatchedEnv(num_envs=len(refs), seed=0, **kwargs)
+    refs = [reference(**settings) for _ in range(n_seeds + len(crafted))]
+    env = LBFBatchedEnv(num_envs=len(refs), seed=0, collisions=collisions, **kwargs)
     env.reset()
     rng = np.random.default_rng(0)
-    counts = dict(loads=0, failed_loads=0, eaten=0, collisions=0, cleared=0)
+    counts = dict(loads=0, failed_loads=0, eaten=0, collisions=0, cleared=0, shared=0)
     for episode in range(2):
         if episode == 0:  # lbforaging's spawns (and the crafted fields) copied into the port
             for k, ref in enumerate(refs):
@@ -145,12 +154,13 @@ def _play_against_lbforaging(kwargs: dict, n_seeds: int, crafted: list, steps: i
             counts["failed_loads"] += sum(min(res[1]) < 0 for res in results)
             counts["eaten"] += int(((food_before > 0) & (env.field == 0)).sum())
             counts["cleared"] += int((terminated & (food_before.flatten(1).sum(-1, keepdim=True) > 0)).sum())
+            counts["shared"] += sum(len({p.position for p in ref.players}) < len(ref.players) for ref in refs)
         assert nxt["done"].all()
     return counts
 
 
 def test_matches_lbforaging_step_by_step() -> None:
-    """The paper setting on 30 seeds and 3 crafted fields, two 50-step episodes each."""
+    """``lbf_released``'s setting on 30 seeds and 3 crafted fields, two 50-step episodes each."""
     counts = _play_against_lbforaging({}, len(SEEDS), CRAFTED, STEPS)
     assert counts["loads"] >= 10 and counts["eaten"] >= 10, counts
     assert counts["collisions"] >= 10 and counts["cleared"] >= 1, counts

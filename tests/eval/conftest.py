@@ -12,36 +12,21 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from batpal.fit import fit
-from tests.conftest import CONFIGS, TINY, compose_config
-
-GAME = [
-    "stages=[pretrain,calibrate,adversarial]",
-    "pretrain.eval_episodes=4",
-    "calibrate.frames=800",
-    "calibrate.iters_per_epoch=1",
-    "calibrate.eval_episodes=4",
-    "adversarial.frames=800",
-    "adversarial.iters_per_epoch=1",
-    "adversarial.eval_episodes=2",
-    "calibrate.ppo.ppo_epochs=1",
-    "adversarial.ppo.ppo_epochs=1",
-    "game.vmin=-400",
-]
+from tests.conftest import CONFIGS
+from tests.tiny_run import tiny_game_run
 
 
 @pytest.fixture(scope="session")
 def game_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished tiny BATPAL run directory (K = 4, MPE-Spread)."""
-    run_dir = tmp_path_factory.mktemp("runs") / "batpal"
-    fit(compose_config(["experiment=mpe_spread", *TINY, *GAME], run_dir))
-    return run_dir
+    """A finished tiny BATPAL run directory (K = 4, MPE-Spread): the session's ``tests/tiny_run.py``, only read."""
+    return tiny_game_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def mappo_run(game_run: Path) -> Path:
+def mappo_run(game_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A MAPPO run (method mappo, stages [pretrain]): the BATPAL run's config, pi0, pretrain summary and metrics."""
-    return copy_run(game_run, game_run.parent / "mappo", stages=["pretrain"], method="mappo", drop=["defender.pt"])
+    dest = tmp_path_factory.mktemp("runs") / "mappo"
+    return copy_run(game_run, dest, stages=["pretrain"], method="mappo", drop=["defender.pt"])
 
 
 def copy_run(

@@ -13,11 +13,9 @@ from batpal.attacks import make_attack
 from batpal.eval.attacked import evaluate_attack
 from batpal.eval.defenders import GameDefender, load_defender
 from batpal.eval.run import evaluate
-from batpal.fit import fit
 from batpal.modules.attack import single_victim
-from tests.conftest import TINY, compose_config
 from tests.eval.conftest import compose_evaluate, copy_run
-from tests.stages.test_multi_victims import MULTI
+from tests.tiny_run import tiny_multi_run
 
 EPISODES = 2
 
@@ -26,8 +24,7 @@ EPISODES = 2
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A finished m = 2 BATPAL run, a MAPPO run with its config (m = 2) and one whose config says m = 1."""
     root = tmp_path_factory.mktemp("multi_eval")
-    game = root / "batpal"
-    fit(compose_config(["experiment=mpe_spread", *TINY, *MULTI], game))
+    game = tiny_multi_run(tmp_path_factory)[0]  # the session's m = 2 run (tests/tiny_run.py), only read here
     out = {"batpal": game}
     for name, victims in (("mappo", 2), ("mappo_m1", 1)):
         out[name] = copy_run(

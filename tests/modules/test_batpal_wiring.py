@@ -26,20 +26,38 @@ def module(tmp_path_factory: pytest.TempPathFactory) -> BATPALModule:
     actor = make_actor([("agents", "observation")], dims["obs_dim"], N, dims["n_actions"], [16], "relu")
     path = tmp_path_factory.mktemp("pi0") / "pi0.pt"
     save_reference_policy(path, actor, "mpe_spread", dims, {"hidden": [16], "activation": "relu"})
-    setup = GameSetup(EnvConfig(num_envs=B), PPOConfig(rollout_steps=T), GameConfig(K=2, zeta=1.0),
-                      ModelConfig(hidden=[16]), total_frames=100, iters_per_epoch=1, seed=0, reference_policy=str(path))
+    setup = GameSetup(
+        EnvConfig(num_envs=B),
+        PPOConfig(rollout_steps=T),
+        GameConfig(K=2, zeta=1.0),
+        ModelConfig(hidden=[16]),
+        total_frames=100,
+        iters_per_epoch=1,
+        seed=0,
+        reference_policy=str(path),
+    )
     return BATPALModule(setup, VMAX, VMIN)
 
 
 def _batch(module: BATPALModule, victim: list[int], k: list[int], world: list[int], acted: list[bool]) -> TensorDict:
     """[B, T]: one type per env, constant over time."""
-    z = torch.tensor([0 if kk == 0 else int(module.space.type_index(torch.tensor(v), torch.tensor(kk)))
-                      for v, kk in zip(victim, k, strict=True)])
+    z = torch.tensor(
+        [
+            0 if kk == 0 else int(module.space.type_index(torch.tensor(v), torch.tensor(kk)))
+            for v, kk in zip(victim, k, strict=True)
+        ]
+    )
     expand = lambda x: torch.as_tensor(x).unsqueeze(-1).expand(B, T).clone()  # noqa: E731
-    return TensorDict({
-        "type": expand(z), "victim": expand(victim), "severity": expand(k), "world": expand(world),
-        "adversary": TensorDict({"acted": expand(acted)}, batch_size=[B, T]),
-    }, batch_size=[B, T])
+    return TensorDict(
+        {
+            "type": expand(z),
+            "victim": expand(victim),
+            "severity": expand(k),
+            "world": expand(world),
+            "adversary": TensorDict({"acted": expand(acted)}, batch_size=[B, T]),
+        },
+        batch_size=[B, T],
+    )
 
 
 def test_the_team_loss_excludes_the_victims_slot_only_where_the_adversary_acted(module, monkeypatch):
@@ -70,8 +88,14 @@ def test_the_team_loss_excludes_the_victims_slot_only_where_the_adversary_acted(
 def test_adversary_advantages_are_standardised_over_each_psi_k_own_steps(module):
     batch = _batch(module, victim=[0, 1, 2, 0], k=[1, 2, 1, 2], world=[1, 1, 0, 0], acted=[True] * 4)
     world1 = batch["world"] == 1
-    adv = torch.stack([torch.tensor([1.0, 2, 3]), torch.tensor([100.0, 200, 300]),
-                       torch.tensor([-4.0, -8, -12]), torch.tensor([7.0, 7, 8])]).unsqueeze(-1)  # [B, T, 1]
+    adv = torch.stack(
+        [
+            torch.tensor([1.0, 2, 3]),
+            torch.tensor([100.0, 200, 300]),
+            torch.tensor([-4.0, -8, -12]),
+            torch.tensor([7.0, 7, 8]),
+        ]
+    ).unsqueeze(-1)  # [B, T, 1]
     module._store_advantages(batch, adv, torch.zeros(B, T, 1), world1, [1, 2])
     out = batch["adversary_advantage"]  # [B, T]
     for env in (0, 1):  # world 1: centred and scaled over psi_k's own world-1 steps (one env each here)
@@ -98,12 +122,26 @@ def test_each_victims_band_and_v0_reach_psi_k_loss(module, monkeypatch):
     monkeypatch.setattr(module, "step", lambda opt, loss, name: None)
     d, a = module.dims["obs_dim"] + N, module.dims["n_actions"]
     m = 6
-    rows = {k: TensorDict({
-        "adversary": TensorDict({"input": torch.randn(m, d), "action_mask": torch.ones(m, a, dtype=torch.bool),
-                                 "action": torch.zeros(m, dtype=torch.long), "log_prob": torch.zeros(m)}, [m]),
-        "adversary_advantage": torch.randn(m), "adv_mask_1": torch.arange(m) % 2 == 0,
-        "victim": torch.arange(m) % N,
-    }, [m]) for k in (1, 2)}
+    rows = {
+        k: TensorDict(
+            {
+                "adversary": TensorDict(
+                    {
+                        "input": torch.randn(m, d),
+                        "action_mask": torch.ones(m, a, dtype=torch.bool),
+                        "action": torch.zeros(m, dtype=torch.long),
+                        "log_prob": torch.zeros(m),
+                    },
+                    [m],
+                ),
+                "adversary_advantage": torch.randn(m),
+                "adv_mask_1": torch.arange(m) % 2 == 0,
+                "victim": torch.arange(m) % N,
+            },
+            [m],
+        )
+        for k in (1, 2)
+    }
     v0 = {(0, 1): -15.0, (1, 1): -30.0, (2, 1): -45.0, (0, 2): -25.0, (2, 2): -70.0}  # no estimate for (1, 2)
     logs = module.step_adversaries(rows, v0, [None, None])
     assert len(seen) == 2 and {"loss_adversary_1", "loss_adversary_2"} <= set(logs)
@@ -129,11 +167,16 @@ def test_v0_per_type_follows_each_envs_episodes_in_order(module):
     done = torch.tensor([[False, True, False, True], [False, False, False, False]])
     start = torch.tensor([[True, False, True, False], [True, False, False, False]])
     types = torch.tensor([[z_a, z_a, z_b, z_b], [z_c, z_c, z_c, z_c]])
-    batch = TensorDict({
-        "is_init": start.unsqueeze(-1), "type": types,
-        "next": TensorDict({"reward": reward.unsqueeze(-1), "done": done.unsqueeze(-1),
-                            "terminated": done.unsqueeze(-1)}, [2, t]),
-    }, [2, t])
+    batch = TensorDict(
+        {
+            "is_init": start.unsqueeze(-1),
+            "type": types,
+            "next": TensorDict(
+                {"reward": reward.unsqueeze(-1), "done": done.unsqueeze(-1), "terminated": done.unsqueeze(-1)}, [2, t]
+            ),
+        },
+        [2, t],
+    )
     next_value = torch.full((2, t, 1), 100.0)
     g = 0.5
     out = value_zero_by_type(batch, next_value, torch.ones(2, t, dtype=torch.bool), space, g)

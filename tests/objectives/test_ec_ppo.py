@@ -121,10 +121,21 @@ def test_the_sign_step_is_clipped_once_psi_has_moved():
         new0 = _logp(weight, x0, a0)
         logp = torch.cat([_logp(weight, x1, a1), new0])
         world1 = torch.cat([torch.ones(x1.shape[0], dtype=torch.bool), torch.zeros(x0.shape[0], dtype=torch.bool)])
-        return ec_ppo(logp, torch.cat([old1, new0.detach() + moved]), torch.cat([adv1, adv0]), world1,
-                      torch.zeros_like(world1, dtype=torch.long), v0_hat=torch.tensor([-80.0]),
-                      low=torch.tensor([LOW]), high=torch.tensor([HIGH]), lam=LAM, zeta=ZETA,
-                      clip_epsilon=clip_epsilon, entropy=torch.zeros_like(logp), entropy_coeff=0.0)
+        return ec_ppo(
+            logp,
+            torch.cat([old1, new0.detach() + moved]),
+            torch.cat([adv1, adv0]),
+            world1,
+            torch.zeros_like(world1, dtype=torch.long),
+            v0_hat=torch.tensor([-80.0]),
+            low=torch.tensor([LOW]),
+            high=torch.tensor([HIGH]),
+            lam=LAM,
+            zeta=ZETA,
+            clip_epsilon=clip_epsilon,
+            entropy=torch.zeros_like(logp),
+            entropy_coeff=0.0,
+        )
 
     out = step(EPS)
     assert _case(out) == "case_below"
@@ -433,18 +444,48 @@ def test_zeta_per_group_sets_each_victims_guard():
     new1, new0 = _logp(weight, x1, a1), _logp(weight, x0, a0)
     rows = torch.cat([new1, new0])
     world1 = torch.cat([torch.ones_like(new1, dtype=torch.bool), torch.zeros_like(new0, dtype=torch.bool)])
-    group = torch.cat([torch.zeros(8, dtype=torch.long), torch.ones(new1.numel() - 8, dtype=torch.long),
-                       torch.zeros(8, dtype=torch.long), torch.ones(new0.numel() - 8, dtype=torch.long)])
+    group = torch.cat(
+        [
+            torch.zeros(8, dtype=torch.long),
+            torch.ones(new1.numel() - 8, dtype=torch.long),
+            torch.zeros(8, dtype=torch.long),
+            torch.ones(new0.numel() - 8, dtype=torch.long),
+        ]
+    )
     two = torch.ones(2)
-    out = ec_ppo(rows, torch.cat([old1, new0.detach()]), torch.cat([adv1, adv0]), world1, group,
-                 v0_hat=two * (LOW + 2.0), low=two * LOW, high=two * HIGH, lam=LAM, zeta=torch.tensor([1.0, 3.0]),
-                 clip_epsilon=EPS, entropy=torch.zeros_like(rows), entropy_coeff=0.0)
+    out = ec_ppo(
+        rows,
+        torch.cat([old1, new0.detach()]),
+        torch.cat([adv1, adv0]),
+        world1,
+        group,
+        v0_hat=two * (LOW + 2.0),
+        low=two * LOW,
+        high=two * HIGH,
+        lam=LAM,
+        zeta=torch.tensor([1.0, 3.0]),
+        clip_epsilon=EPS,
+        entropy=torch.zeros_like(rows),
+        entropy_coeff=0.0,
+    )
     d = _diag(out)
     assert d["case_barrier"] == 0.5 and d["case_below"] == 0.5  # group 0: 2 > 1 inside; group 1: 2 < 3 outside
     with pytest.raises(ValueError, match="zeta"):
-        ec_ppo(rows, rows.detach(), torch.cat([adv1, adv0]), world1, group, v0_hat=two * -60.0, low=two * LOW,
-               high=two * HIGH, lam=LAM, zeta=torch.tensor([1.0, -1.0]), clip_epsilon=EPS,
-               entropy=torch.zeros_like(rows), entropy_coeff=0.0)
+        ec_ppo(
+            rows,
+            rows.detach(),
+            torch.cat([adv1, adv0]),
+            world1,
+            group,
+            v0_hat=two * -60.0,
+            low=two * LOW,
+            high=two * HIGH,
+            lam=LAM,
+            zeta=torch.tensor([1.0, -1.0]),
+            clip_epsilon=EPS,
+            entropy=torch.zeros_like(rows),
+            entropy_coeff=0.0,
+        )
 
 
 def test_world0_diagnostics_measure_the_unclipped_surrogates_rows():
@@ -452,17 +493,40 @@ def test_world0_diagnostics_measure_the_unclipped_surrogates_rows():
     toy = _toy()
     weight, x1, a1, old1, adv1, x0, a0, adv0 = toy
     new0 = _logp(weight, x0, a0)
-    same = ec_ppo_loss(_logp(weight, x1, a1), old1, adv1, new0, adv0, v0_hat=-80.0, low=LOW, high=HIGH, lam=LAM,
-                       zeta=ZETA, clip_epsilon=EPS)
+    same = ec_ppo_loss(
+        _logp(weight, x1, a1),
+        old1,
+        adv1,
+        new0,
+        adv0,
+        v0_hat=-80.0,
+        low=LOW,
+        high=HIGH,
+        lam=LAM,
+        zeta=ZETA,
+        clip_epsilon=EPS,
+    )
     assert _diag(same)["approx_kl_0"] == pytest.approx(0.0, abs=1e-7)
     # world-0 rows whose stored log-probs differ from the current policy's: a positive KL estimate
     logp = torch.cat([_logp(weight, x1, a1), new0])
     old = torch.cat([old1, new0.detach() + 0.5])
     world1 = torch.cat([torch.ones(x1.shape[0], dtype=torch.bool), torch.zeros(x0.shape[0], dtype=torch.bool)])
     ent = torch.cat([torch.zeros(x1.shape[0]), _entropy(weight, x0)])
-    moved = ec_ppo(logp, old, torch.cat([adv1, adv0]), world1, torch.zeros_like(world1, dtype=torch.long),
-                   v0_hat=torch.tensor([-80.0]), low=torch.tensor([LOW]), high=torch.tensor([HIGH]), lam=LAM,
-                   zeta=ZETA, clip_epsilon=EPS, entropy=ent, entropy_coeff=0.0)
+    moved = ec_ppo(
+        logp,
+        old,
+        torch.cat([adv1, adv0]),
+        world1,
+        torch.zeros_like(world1, dtype=torch.long),
+        v0_hat=torch.tensor([-80.0]),
+        low=torch.tensor([LOW]),
+        high=torch.tensor([HIGH]),
+        lam=LAM,
+        zeta=ZETA,
+        clip_epsilon=EPS,
+        entropy=ent,
+        entropy_coeff=0.0,
+    )
     d = _diag(moved)
     assert d["approx_kl_0"] == pytest.approx(float(math.exp(-0.5) - 1 + 0.5), rel=1e-5)
     assert d["entropy_0"] == pytest.approx(float(_entropy(weight, x0).mean().detach()), rel=1e-5)

@@ -92,5 +92,3 @@ def test_critic_loss_is_huber_on_the_value_target_and_reaches_only_the_critic():
     out["loss_critic"].backward()
     assert all(p.grad is None or float(p.grad.abs().sum()) == 0.0 for p in actor.parameters())
     assert any(float(p.grad.abs().sum()) > 0.0 for p in critic.parameters())
-
-

@@ -19,6 +19,7 @@ from tests.reproduce.conftest import TINY_REPRODUCE, hydra_reproduce
         ("reproduce.scale=0", "reproduce.scale multiplies every budget and must be > 0"),
         ("reproduce.scale=-0.5", "reproduce.scale multiplies every budget and must be > 0"),
         ("reproduce.attacks_against=rap", "reproduce.attacks_against must be one of defender, mappo"),
+        ("reproduce.kt=per_seed", "reproduce.kt must be one of joint, per_row"),
         ("reproduce.methods=[batpal,ppo]", "reproduce.methods: unknown ['ppo']"),
         ("reproduce.attacks=[act,dyn3]", "reproduce.attacks: unknown ['dyn3']"),
         ("reproduce.episodes=0", "reproduce.episodes must be >= 1"),

@@ -39,12 +39,33 @@ def test_figure2_shares_pi0_and_calibration_and_attacks_each_defender():
     assert evaluation["Severity 3"] == f"severity_3@{ROOT}/seed0/batpal"
     assert evaluation["A-EIR-MAPPO"] == f"a_{ROOT}/seed0/eir_mappo"
     assert list(evaluation)[:2] == ["No attack", "Severity 1"] and len(evaluation) == 11
-    # KT: one known-type run per attack row, trained against that attack (RL attacks: those against pi0)
+    # KT (joint, the default): one known-type run per seed, every attack row's attack a known type in row order
+    # (RL attacks: those against pi0); row i's evaluation tells KT that it faces type k = i
+    kt = steps["seed0/kt"]
+    known = [f"export_severity_{k}" for k in range(1, 5)]
+    known += [f"export_a_{x}" for x in ("eir_mappo", "gen_maxmin", "rap")]
+    known += [f"attack_{kind}_vs_pi0" for kind in ("act", "dyn1", "dyn2")]
+    fixed = "game.fixed_adversaries=[" + ",".join(f"'{ROOT}/seed0/{name}'" for name in known) + "]"
+    assert fixed in kt.overrides and "game.K=10" in kt.overrides and set(known) <= set(kt.needs)
+    assert kt.overrides.index("game.K=10") > kt.overrides.index("game.K=1")  # wins over kt.yaml's K = 1
+    assert steps["seed0/export_severity_2"].overrides == (f"source={ROOT}/seed0/batpal", "net=2")
+    assert steps["seed0/export_a_rap"].overrides == (f"source={ROOT}/seed0/rap", "net=1")
+    eval_sev2, eval_dyn2 = steps["seed0/eval_kt_severity_2"], steps["seed0/eval_kt_dyn2"]
+    assert dict(eval_sev2.rows) == {"No attack": "none", "Severity 2": f"severity_2@{ROOT}/seed0/batpal"}
+    assert "severity=2" in eval_sev2.overrides and "severity=10" in eval_dyn2.overrides
+    assert eval_sev2.needs[0] == "kt" and eval_dyn2.needs[0] == "kt"
+    assert not [k for k in steps if k.startswith("seed0/kt_")]  # no per-row KT runs
+
+
+def test_per_row_kt_trains_one_known_type_per_attack_row():
+    steps = steps_of(kt="per_row")
     kt_act = steps["seed0/kt_act"]
     assert f"game.fixed_adversaries=['{ROOT}/seed0/attack_act_vs_pi0']" in kt_act.overrides
-    assert steps["seed0/export_severity_2"].overrides == (f"source={ROOT}/seed0/batpal", "net=2")
+    assert "game.K=1" in kt_act.overrides and "seed0/kt" not in steps
     assert dict(steps["seed0/eval_kt_severity_2"].rows) == {
         "No attack": "none", "Severity 2": f"severity_2@{ROOT}/seed0/batpal"}
+    assert not any(o.startswith("severity=") for o in steps["seed0/eval_kt_severity_2"].overrides)
+    assert steps["seed0/eval_kt_severity_2"].needs[0] == "kt_severity_2"
     assert len([k for k in steps if k.startswith("seed0/kt_")]) == 10
 
 

@@ -31,8 +31,9 @@ def evaluations(seed: int, shift: float) -> dict:
 
 
 def test_cells_over_seeds_with_intervals_and_paper_values(tmp_path):
-    per_seed = [seed_cells(TABLE, s, {**evaluations(0, 0.0), **evaluations(1, 0.1), **evaluations(2, 0.2)})
-                for s in (0, 1, 2)]
+    per_seed = [
+        seed_cells(TABLE, s, {**evaluations(0, 0.0), **evaluations(1, 0.1), **evaluations(2, 0.2)}) for s in (0, 1, 2)
+    ]
     assert per_seed[0]["No attack", "KT"] == Figure(0.925, pytest.approx(0.0079, abs=1e-4), 200)  # pooled KT runs
     lines = summarise(TABLE, per_seed, paper_values("figure2", "mpe_spread"))
     assert [(line.attack, line.defender) for line in lines] == [(r, c) for r in ROWS for c in ("BATPAL", "MAPPO", "KT")]

@@ -9,7 +9,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from batpal.fit import fit
-from tests.conftest import CONFIGS, GAME, TINY, compose_config
+from tests.conftest import CONFIGS, TINY, compose_config
+from tests.tiny_run import tiny_game_run
 
 # 16 envs x 25 steps = 400 frames per iteration; 4 iterations in 2 epochs (a checkpoint after each).
 TINY_ATTACK = [
@@ -25,13 +26,13 @@ TINY_ATTACK = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def defender_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """``game``: a finished tiny pretrain -> calibrate -> adversarial run; ``mappo``: a run with stages=[pretrain]."""
-    root = tmp_path_factory.mktemp("defenders")
-    fit(compose_config(["experiment=mpe_spread", *TINY, *GAME], root / "game"))
-    fit(compose_config(["experiment=mpe_spread", *TINY], root / "mappo"))
-    return {"game": root / "game", "mappo": root / "mappo"}
+    """``game``: a finished tiny pretrain -> calibrate -> adversarial run (the session's ``tests/tiny_run.py``);
+    ``mappo``: a run with stages=[pretrain]. Trained once per session; the tests only read them."""
+    mappo = tmp_path_factory.mktemp("defenders") / "mappo"
+    fit(compose_config(["experiment=mpe_spread", *TINY], mappo))
+    return {"game": tiny_game_run(tmp_path_factory), "mappo": mappo}
 
 
 def attack_config(kind: str, defender: Path | str, run_dir: Path, *overrides: str) -> DictConfig:

@@ -4,10 +4,6 @@ for that stage, and the last good checkpoint stays on disk and loads."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,18 +13,37 @@ from batpal.fit import fit
 from batpal.objectives.guards import DivergenceError
 from tests.conftest import GAME, TINY, compose_config
 from tests.stages.conftest import attack_config
+from tests.zygote import zygote
 
 pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
 
-REPO = Path(__file__).resolve().parents[2]
 LONG = 20 * 400  # 20 iterations of 16 envs x 25 steps
 CASES = {
-    "pretrain": ["stages=[pretrain]", f"pretrain.frames={LONG}", "pretrain.iters_per_epoch=2", "ppo.actor_lr=10",
-                 "ppo.critic_lr=10"],
-    "calibrate": [*GAME, "stages=[pretrain,calibrate]", "game.vmin=null", f"calibrate.frames={LONG}",
-                  "calibrate.iters_per_epoch=2", "calibrate.ppo.actor_lr=10", "calibrate.ppo.critic_lr=10"],
-    "adversarial": [*GAME, "game.vmax=-40", f"adversarial.frames={LONG}", "adversarial.ppo.actor_lr=10",
-                    "adversarial.ppo.critic_lr=10", "game.adversary_lr=10", "game.belief_lr=10"],
+    "pretrain": [
+        "stages=[pretrain]",
+        f"pretrain.frames={LONG}",
+        "pretrain.iters_per_epoch=2",
+        "ppo.actor_lr=10",
+        "ppo.critic_lr=10",
+    ],
+    "calibrate": [
+        *GAME,
+        "stages=[pretrain,calibrate]",
+        "game.vmin=null",
+        f"calibrate.frames={LONG}",
+        "calibrate.iters_per_epoch=2",
+        "calibrate.ppo.actor_lr=10",
+        "calibrate.ppo.critic_lr=10",
+    ],
+    "adversarial": [
+        *GAME,
+        "game.vmax=-40",
+        f"adversarial.frames={LONG}",
+        "adversarial.ppo.actor_lr=10",
+        "adversarial.ppo.critic_lr=10",
+        "game.adversary_lr=10",
+        "game.belief_lr=10",
+    ],
 }
 
 
@@ -53,8 +68,14 @@ def test_lr_10_stops_the_stage_within_20_iterations(tmp_path, stage):
 
 
 def test_lr_10_in_the_attack_stage_stops_it(defender_runs, tmp_path):
-    cfg = attack_config("act", defender_runs["game"], tmp_path / "attack", f"attack.frames={LONG}",
-                        "attack.ppo.actor_lr=10", "attack.ppo.critic_lr=10")
+    cfg = attack_config(
+        "act",
+        defender_runs["game"],
+        tmp_path / "attack",
+        f"attack.frames={LONG}",
+        "attack.ppo.actor_lr=10",
+        "attack.ppo.critic_lr=10",
+    )
     with pytest.raises(DivergenceError, match="stage attack diverged at iteration") as err:
         train_attack(cfg)
     assert _iteration(err.value) <= 20
@@ -62,10 +83,9 @@ def test_lr_10_in_the_attack_stage_stops_it(defender_runs, tmp_path):
 
 
 def test_a_diverged_run_exits_non_zero_from_the_command_line(tmp_path):
-    cmd = [sys.executable, "-m", "batpal.fit", "experiment=mpe_spread", *TINY, *CASES["pretrain"],
-           f"hydra.run.dir={tmp_path / 'run'}"]
-    done = subprocess.run(cmd, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
-                          capture_output=True, text=True, timeout=300)
+    """``python -m batpal.fit``, in a child of the session's zygote (``tests/zygote.py``)."""
+    args = ["experiment=mpe_spread", *TINY, *CASES["pretrain"], f"hydra.run.dir={tmp_path / 'run'}"]
+    done = zygote().run("batpal.fit", args, tmp_path / "fit.log", timeout=300)
     assert done.returncode != 0
     assert "stage pretrain diverged" in done.stderr
     assert not (tmp_path / "run" / "summary.json").exists() and not (tmp_path / "run" / "pi0.pt").exists()

@@ -1,6 +1,11 @@
 """Exact resume at any moment: kill -9 inside each stage, at each stage boundary, in the first adversarial epoch
 while teacher forcing is on and during a stage's final evaluation; resumed with ``ckpt_path=last``, the run ends
-with the same summary (every figure but wall-clock) and the same weights as a run left alone."""
+with the same summary (every figure but wall-clock) and the same weights as a run left alone.
+
+The run left alone is ``python -m batpal.fit`` in a fresh interpreter; each killed run and each resume is
+``python -m batpal.fit`` in its own child of the session's ``Zygote`` (a fresh interpreter that has imported the
+package once, ``tests/zygote.py``), so a resume shares no memory with the run it resumes and reads only what is on
+disk."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import pytest
 import torch
 
 from tests.conftest import GAME, TINY
+from tests.zygote import Zygote, zygote
 
 REPO = Path(__file__).resolve().parents[2]
 # calibrate's own Vmin (no game.vmin), zeta 0 so that any calibrated band is valid, teacher forcing over the whole
@@ -48,6 +54,12 @@ def _cli(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
+def _fit(forks: Zygote, run_dir: Path, name: str, *overrides: str) -> subprocess.CompletedProcess:
+    """``_cli`` in a child of ``forks``; its stdout in ``<run_dir>/../<name>.log``, its stderr next to it."""
+    argv = [*RUN, f"hydra.run.dir={run_dir}", *overrides]
+    return forks.run("batpal.fit", argv, run_dir.parent / f"{name}.log", timeout=300)
+
+
 def _figures(run_dir: Path) -> dict:
     summary = json.loads((run_dir / "summary.json").read_text())
     for stage in summary.values():
@@ -56,8 +68,13 @@ def _figures(run_dir: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def straight(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("straight") / "run"
+def forks() -> Zygote:
+    return zygote()
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory: pytest.TempPathFactory, forks: Zygote) -> Path:
+    run_dir = tmp_path_factory.mktemp("straight") / "run"  # a fresh interpreter; the zygote imports meanwhile
     done = _cli(run_dir)
     assert done.returncode == 0, done.stderr[-3000:]
     return run_dir
@@ -65,12 +82,12 @@ def straight(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow  # end to end, over 30 s
 @pytest.mark.parametrize("moment", list(MOMENTS))
-def test_a_run_killed_at_any_moment_resumes_to_the_same_result(straight, tmp_path, moment):
+def test_a_run_killed_at_any_moment_resumes_to_the_same_result(straight, forks, tmp_path, moment):
     kind, *args = MOMENTS[moment]
     kill = [f"+callbacks.kill._target_=tests.kill.{kind}", *(f"+callbacks.kill.{a}" for a in args)]
-    killed = _cli(tmp_path / "run", *kill)
+    killed = _fit(forks, tmp_path / "run", "killed", *kill)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    resumed = _cli(tmp_path / "run", "ckpt_path=last")
+    resumed = _fit(forks, tmp_path / "run", "resumed", "ckpt_path=last")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert _figures(tmp_path / "run") == _figures(straight)
     for name in WEIGHTS:

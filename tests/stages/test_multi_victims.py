@@ -3,6 +3,7 @@ victim counts fail before compute; RL attack training (single-victim) refuses th
 
 from __future__ import annotations
 
+import json
 from itertools import combinations
 from pathlib import Path
 
@@ -10,17 +11,21 @@ import pytest
 
 from batpal.fit import fit
 from tests.conftest import GAME
+from tests.tiny_run import MULTI, tiny_multi_run
 
 pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
 
 SETS = [list(s) for s in combinations(range(4), 2)]  # the 6 victim sets of 2 among 4 agents, in index order
-MULTI = [*GAME, "+env.kwargs.n_agents=4", "game.victims=2", "game.K=2"]
 
 
 @pytest.mark.parametrize("belief_mode", ["softmax", "sigmoid"])
-def test_two_victims_pipeline_writes_per_set_bands_and_severities(tiny_cfg, belief_mode):
-    cfg = tiny_cfg(*MULTI, f"game.belief_mode={belief_mode}")
-    summary = fit(cfg)
+def test_two_victims_pipeline_writes_per_set_bands_and_severities(tiny_cfg, tmp_path_factory, belief_mode):
+    if belief_mode == "softmax":  # the session's run (tests/tiny_run.py), also evaluated in tests/eval
+        run_dir, summary = tiny_multi_run(tmp_path_factory)
+    else:
+        cfg = tiny_cfg(*MULTI, f"game.belief_mode={belief_mode}")
+        run_dir, summary = Path(cfg.run_dir), fit(cfg)
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
     cal, adv = summary["calibrate"], summary["adversarial"]
     assert cal["victim_sets"] == adv["victim_sets"] == SETS
     assert len(cal["worst_case_return"]) == len(cal["vmin_ci95"]) == 6  # one worst case per victim set
@@ -36,21 +41,21 @@ def test_two_victims_pipeline_writes_per_set_bands_and_severities(tiny_cfg, beli
         assert len(per_set) == 6
         assert psi["severity"] == pytest.approx(sum(per_set) / 6)
         assert psi["band"] == [(k - 1) / 2, k / 2]
-    metrics = (Path(cfg.run_dir) / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()[0]
+    metrics = (run_dir / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()[0]
     for column in ("train/loss_adversary_1", "train/loss_adversary_2", "train/loss_omega", "train/loss_belief"):
         assert column in metrics, column
 
     from batpal.eval.defenders import load_defender
     from batpal.modules.factory import load_game_module
 
-    module = load_game_module(cfg.run_dir)
+    module = load_game_module(run_dir)
     assert module.space.victims == 2 and module.space.size == 1 + 6 * 2
     assert module.belief.out_dim == (13 if belief_mode == "softmax" else 6 + 2)
-    assert load_defender(cfg.run_dir).victims == 2  # evaluated with victim sets (tests/eval/test_multi_victims.py)
+    assert load_defender(run_dir).victims == 2  # evaluated with victim sets (tests/eval/test_multi_victims.py)
     from batpal.modules.attack import single_victim
 
     with pytest.raises(ValueError, match="batpal.attack is single-victim only"):
-        single_victim(load_defender(cfg.run_dir))
+        single_victim(load_defender(run_dir))
     from batpal.analysis.belief_trajectories import belief_trajectories
 
     with pytest.raises(ValueError, match="single-victim only"):

@@ -10,19 +10,20 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from batpal.fit import fit
 from tests.conftest import GAME, TINY
+from tests.tiny_run import tiny_game_run, tiny_game_summary
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-
 @pytest.mark.slow  # end to end
-def test_pipeline_writes_every_stage(tiny_cfg):
-    cfg = tiny_cfg(*GAME)
-    summary = fit(cfg)
-    run_dir = Path(cfg.run_dir)
+def test_pipeline_writes_every_stage(tmp_path_factory):
+    run_dir = tiny_game_run(tmp_path_factory)  # fit(experiment=mpe_spread, TINY, GAME), once per session
+    cfg, summary = OmegaConf.load(run_dir / "config.yaml"), tiny_game_summary(tmp_path_factory)
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
     assert set(summary) == {"pretrain", "calibrate", "adversarial"}
     cal = summary["calibrate"]
     assert cal["frames"] == 800 and cal["vmin"] == -400.0 and cal["source"] == "partly config"
@@ -34,13 +35,16 @@ def test_pipeline_writes_every_stage(tiny_cfg):
     assert len(cal["vmin_ci95"]) == 3
     adv = summary["adversarial"]
     assert adv["frames"] == 1600 and adv["K"] == 4
-    assert set(adv["no_attack"]) == {"return_mean", "return_normalized"}
+    figures = {"return_mean", "return_se", "episodes", "return_normalized", "return_normalized_se"}
+    assert set(adv["no_attack"]) == figures and adv["no_attack"]["episodes"] == 4
+    assert adv["no_attack"]["return_normalized_se"] == pytest.approx(adv["no_attack"]["return_se"] / (-47.0 + 189.0))
     for k in range(1, 5):
         psi = adv[f"psi_{k}"]
         assert psi["band"] == [(k - 1) / 4, k / 4]
         assert psi["in_band"] == ((k - 1) / 4 < psi["severity"] <= k / 4)
         assert len(psi["severity_per_victim"]) == 3
-        assert set(psi["defender"]) == set(psi["pi0"]) == {"return_mean", "return_normalized"}
+        assert set(psi["defender"]) == set(psi["pi0"]) == figures
+        assert psi["defender"]["episodes"] == 3 * 4 and psi["defender"]["return_se"] > 0  # every victim's episodes
     # band k of victim v on [Vmin, Vmax] (eq. 3): k = 1 is the mildest, next to Vmax
     vmax, bands = cal["vmax"], adv["bands"]
     assert bands[0][0] == pytest.approx([vmax - (vmax + 400) / 4, vmax])
@@ -117,29 +121,34 @@ def _assert_replicas_identical(run_dir: Path, stages: tuple[str, ...]) -> None:
 
 @pytest.mark.slow  # end to end, over 30 s
 def test_ddp_pipeline_keeps_ranks_identical_and_resumes(tmp_path):
-    """2 CPU processes (gloo): every stage trains, every rank steps the same psi_k (all of them by default, even
-    one without data on that rank), the replicas are identical after every stage and after a resume."""
+    """2 CPU processes (gloo) through the real CLI: pi0 trains, checkpoints and resumes with a raised budget
+    (ckpt_path=last), then every stage trains, every rank steps the same psi_k (all of them by default, even one
+    without data on that rank), the replicas are identical after every stage and after a resume."""
+    run_dir = tmp_path / "ddp"
     ddp = [
         "trainer=ddp_cpu",
         "env.num_envs=8",
-        "pretrain.frames=800",
+        "pretrain.iters_per_epoch=1",
         "calibrate.frames=400",
-        "adversarial.frames=800",
         "adversarial.iters_per_epoch=1",
     ]
-    first = _cli(tmp_path / "ddp", *ddp)
+    first = _cli(run_dir, *ddp, "stages=[pretrain]", "pretrain.frames=400")
     assert first.returncode == 0, first.stderr[-3000:]
-    summary = json.loads((tmp_path / "ddp" / "summary.json").read_text())
+    assert json.loads((run_dir / "summary.json").read_text())["pretrain"]["frames"] == 400  # 2 ranks x 8 x 25
+    _assert_replicas_identical(run_dir, ("pretrain",))
+    # resumes pretrain to its raised budget, then trains the game stages
+    second = _cli(run_dir, *ddp, "pretrain.frames=800", "adversarial.frames=800", "ckpt_path=last")
+    assert second.returncode == 0, second.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["pretrain"]["frames"] == 800
     assert summary["adversarial"]["frames"] == 800  # 2 ranks x 8 envs x 25 steps x 2 iterations
-    _assert_replicas_identical(tmp_path / "ddp", ("pretrain", "calibrate", "adversarial"))
-    for replica in (tmp_path / "ddp" / "replicas").iterdir():
+    _assert_replicas_identical(run_dir, ("pretrain", "calibrate", "adversarial"))
+    for replica in (run_dir / "replicas").iterdir():
         replica.unlink()
-    again = _cli(
-        tmp_path / "ddp", *ddp[:-2], "adversarial.frames=1600", "adversarial.iters_per_epoch=1", "ckpt_path=last"
-    )
+    again = _cli(run_dir, *ddp, "pretrain.frames=800", "adversarial.frames=1600", "ckpt_path=last")
     assert again.returncode == 0, again.stderr[-3000:]
-    assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["adversarial"]["frames"] == 1600
-    _assert_replicas_identical(tmp_path / "ddp", ("adversarial",))  # the resumed stage
+    assert json.loads((run_dir / "summary.json").read_text())["adversarial"]["frames"] == 1600
+    _assert_replicas_identical(run_dir, ("adversarial",))  # the resumed stage
 
 
 def test_defender_warm_starts_as_the_reference_policy():

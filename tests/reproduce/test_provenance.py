@@ -1,0 +1,53 @@
+"""Provenance beside every table: the command, commit and machine in README.md, each step's wall-clock, commit and
+machine from its done.json, and ``reproduce.publish`` copying tables and README (never checkpoints)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from batpal.reproduce.provenance import REPO, commit, machine, publish, stamp, write_readme
+
+
+def test_commit_is_the_checkouts_head_and_says_when_tracked_files_differ():
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
+                           text=True).stdout.strip()
+    assert commit() == head + ("+dirty" if dirty else "")
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", commit())
+
+
+def test_machine_names_cores_memory_and_torch():
+    text = machine()
+    assert re.search(r"^\d+ CPU cores, \d+ GiB, ", text) and "torch " in text
+    assert stamp() == {"commit": commit(), "machine": text}
+
+
+def test_readme_lists_the_command_and_every_steps_wall_clock(tmp_path):
+    rows = [
+        {"step": "seed0/pi0", "kind": "fit", "finished": 1.8e9, "wall_s": 512.4, "commit": "a" * 40, "machine": "m1"},
+        {"step": "seed0/eval_pi0", "kind": "evaluate", "finished": 1.8e9 + 60},  # done before stamps existed
+    ]
+    table = tmp_path / "figure2.csv"
+    table.write_text("attack,defender\n")
+    path = write_readme(tmp_path, ["experiment=mpe_spread", "seeds=[0,1,2]"], rows, {"figure2": [str(table)]},
+                        wall_s=600.0, caption="Mean over 3 seed(s).")
+    text = path.read_text()
+    assert "python -m batpal.reproduce experiment=mpe_spread 'seeds=[0,1,2]'" in text
+    assert f"commit `{commit()}`" in text and machine() in text and "figure2.csv" in text
+    assert "| seed0/pi0 | fit | 512 | 2027-01-15 08:00 | `aaaaaaaaaaaa` | m1 |" in text
+    assert "| seed0/eval_pi0 | evaluate | n/a |" in text and "Sum of the steps' wall-clock: 512 s" in text
+
+
+def test_publish_copies_the_named_files_only(tmp_path):
+    root, target = tmp_path / "run", tmp_path / "results" / "mpe_spread"
+    (root / "seed0" / "pi0" / "checkpoints").mkdir(parents=True)
+    (root / "seed0" / "pi0" / "checkpoints" / "last.ckpt").write_bytes(b"x")
+    files = []
+    for name in ("figure2.csv", "figure2.png", "README.md"):
+        (root / name).write_text(name)
+        files.append(root / name)
+    copied = publish(root, target, files)
+    assert sorted(p.name for p in target.iterdir()) == ["README.md", "figure2.csv", "figure2.png"]
+    assert [Path(p).read_text() for p in copied] == ["figure2.csv", "figure2.png", "README.md"]
