@@ -3,9 +3,9 @@ while teacher forcing is on and during a stage's final evaluation; resumed with 
 with the same summary (every figure but wall-clock) and the same weights as a run left alone.
 
 The run left alone is ``python -m batpal.fit`` in a fresh interpreter; each killed run and each resume is
-``python -m batpal.fit`` in its own child of the session's ``Zygote`` (a fresh interpreter that has imported the
-package once, ``tests/zygote.py``), so a resume shares no memory with the run it resumes and reads only what is on
-disk."""
+``python -m batpal.fit`` in its own child of a ``Zygote`` (a fresh interpreter that has imported the package once,
+``tests/zygote.py``), so a resume shares no memory with the run it resumes and reads only what is on disk. Every
+moment has its own run dir, so the runs go two at a time (one per core of the 2-core CI machine)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from queue import Queue
 
 import pytest
 import torch
@@ -68,31 +71,54 @@ def _figures(run_dir: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def forks() -> Zygote:
-    return zygote()
+def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
+    """``straight``: the run left alone (its run dir); each moment this session tests: (its run dir, the killed run,
+    the resume or None if the kill did not come). Two at a time, one per core; each moment's resume right after its
+    kill, in the moment's own run dir."""
+    chosen = {item.callspec.params.get("moment") for item in request.session.items if hasattr(item, "callspec")}
+    root = tmp_path_factory.mktemp("kill_resume")
+    second = Zygote()
+    free: Queue[Zygote] = Queue()
+    free.put(zygote())
+    free.put(second)
 
+    def straight() -> Path:
+        done = _cli(root / "straight" / "run")
+        assert done.returncode == 0, done.stderr[-3000:]
+        return root / "straight" / "run"
 
-@pytest.fixture(scope="module")
-def straight(tmp_path_factory: pytest.TempPathFactory, forks: Zygote) -> Path:
-    run_dir = tmp_path_factory.mktemp("straight") / "run"  # a fresh interpreter; the zygote imports meanwhile
-    done = _cli(run_dir)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return run_dir
+    def killed_then_resumed(moment: str) -> tuple[Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
+        kind, *args = MOMENTS[moment]
+        kill = [f"+callbacks.kill._target_=tests.kill.{kind}", *(f"+callbacks.kill.{a}" for a in args)]
+        run_dir = root / f"moment{list(MOMENTS).index(moment)}" / "run"
+        forks = free.get()
+        try:
+            killed = _fit(forks, run_dir, "killed", *kill)
+            resumed = (
+                _fit(forks, run_dir, "resumed", "ckpt_path=last") if killed.returncode == -signal.SIGKILL else None
+            )
+        finally:
+            free.put(forks)
+        return run_dir, killed, resumed
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {"straight": pool.submit(straight)}
+        futures.update((moment, pool.submit(killed_then_resumed, moment)) for moment in MOMENTS if moment in chosen)
+        yield futures
+    second.close()
 
 
 @pytest.mark.slow  # end to end, over 30 s
 @pytest.mark.parametrize("moment", list(MOMENTS))
-def test_a_run_killed_at_any_moment_resumes_to_the_same_result(straight, forks, tmp_path, moment):
-    kind, *args = MOMENTS[moment]
-    kill = [f"+callbacks.kill._target_=tests.kill.{kind}", *(f"+callbacks.kill.{a}" for a in args)]
-    killed = _fit(forks, tmp_path / "run", "killed", *kill)
+def test_a_run_killed_at_any_moment_resumes_to_the_same_result(runs, moment):
+    straight = runs["straight"].result(timeout=900)
+    run_dir, killed, resumed = runs[moment].result(timeout=900)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    resumed = _fit(forks, tmp_path / "run", "resumed", "ckpt_path=last")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert _figures(tmp_path / "run") == _figures(straight)
+    assert _figures(run_dir) == _figures(straight)
     for name in WEIGHTS:
         a = torch.load(straight / name, weights_only=True)
-        b = torch.load(tmp_path / "run" / name, weights_only=True)
+        b = torch.load(run_dir / name, weights_only=True)
         a, b = a.get("state_dict", a), b.get("state_dict", b)
         assert a.keys() == b.keys(), name
         for key in a:
