@@ -109,6 +109,27 @@ def test_outside_is_the_sign_step(v0, sign, case):
     torch.testing.assert_close(_grad(out.loss, weight), _grad(hand, weight))
 
 
+def _both_worlds(logp1, old1, adv1, logp0, old0, adv0, clip_epsilon, entropy=None):
+    """``ec_ppo`` on world-1 rows then world-0 rows of one group, V_hat(0) = -80 in the toy band."""
+    logp = torch.cat([logp1, logp0])
+    world1 = torch.cat([torch.ones(logp1.shape[0], dtype=torch.bool), torch.zeros(logp0.shape[0], dtype=torch.bool)])
+    return ec_ppo(
+        logp,
+        torch.cat([old1, old0]),
+        torch.cat([adv1, adv0]),
+        world1,
+        torch.zeros_like(world1, dtype=torch.long),
+        v0_hat=torch.tensor([-80.0]),
+        low=torch.tensor([LOW]),
+        high=torch.tensor([HIGH]),
+        lam=LAM,
+        zeta=ZETA,
+        clip_epsilon=clip_epsilon,
+        entropy=torch.zeros_like(logp) if entropy is None else entropy,
+        entropy_coeff=0.0,
+    )
+
+
 def test_the_sign_step_is_clipped_once_psi_has_moved():
     """World-0 rows whose ratio already left [1 - eps, 1 + eps] in the direction the sign step favours add no
     gradient (PPO's clip), the others the paper's sign(.) grad log-prob A; with clip_epsilon = inf (EC-PG) none is
@@ -119,23 +140,7 @@ def test_the_sign_step_is_clipped_once_psi_has_moved():
 
     def step(clip_epsilon: float):
         new0 = _logp(weight, x0, a0)
-        logp = torch.cat([_logp(weight, x1, a1), new0])
-        world1 = torch.cat([torch.ones(x1.shape[0], dtype=torch.bool), torch.zeros(x0.shape[0], dtype=torch.bool)])
-        return ec_ppo(
-            logp,
-            torch.cat([old1, new0.detach() + moved]),
-            torch.cat([adv1, adv0]),
-            world1,
-            torch.zeros_like(world1, dtype=torch.long),
-            v0_hat=torch.tensor([-80.0]),
-            low=torch.tensor([LOW]),
-            high=torch.tensor([HIGH]),
-            lam=LAM,
-            zeta=ZETA,
-            clip_epsilon=clip_epsilon,
-            entropy=torch.zeros_like(logp),
-            entropy_coeff=0.0,
-        )
+        return _both_worlds(_logp(weight, x1, a1), old1, adv1, new0, new0.detach() + moved, adv0, clip_epsilon)
 
     out = step(EPS)
     assert _case(out) == "case_below"
@@ -508,25 +513,8 @@ def test_world0_diagnostics_measure_the_unclipped_surrogates_rows():
     )
     assert _diag(same)["approx_kl_0"] == pytest.approx(0.0, abs=1e-7)
     # world-0 rows whose stored log-probs differ from the current policy's: a positive KL estimate
-    logp = torch.cat([_logp(weight, x1, a1), new0])
-    old = torch.cat([old1, new0.detach() + 0.5])
-    world1 = torch.cat([torch.ones(x1.shape[0], dtype=torch.bool), torch.zeros(x0.shape[0], dtype=torch.bool)])
     ent = torch.cat([torch.zeros(x1.shape[0]), _entropy(weight, x0)])
-    moved = ec_ppo(
-        logp,
-        old,
-        torch.cat([adv1, adv0]),
-        world1,
-        torch.zeros_like(world1, dtype=torch.long),
-        v0_hat=torch.tensor([-80.0]),
-        low=torch.tensor([LOW]),
-        high=torch.tensor([HIGH]),
-        lam=LAM,
-        zeta=ZETA,
-        clip_epsilon=EPS,
-        entropy=ent,
-        entropy_coeff=0.0,
-    )
+    moved = _both_worlds(_logp(weight, x1, a1), old1, adv1, new0, new0.detach() + 0.5, adv0, EPS, entropy=ent)
     d = _diag(moved)
     assert d["approx_kl_0"] == pytest.approx(float(math.exp(-0.5) - 1 + 0.5), rel=1e-5)
     assert d["entropy_0"] == pytest.approx(float(_entropy(weight, x0).mean().detach()), rel=1e-5)
