@@ -89,6 +89,18 @@ class StageConfig:
 
 
 @dataclass
+class DefenderStage(StageConfig):
+    """A stage that trains the defender (``pretrain``: pi0, ``adversarial``: pi_omega): its evaluation during training.
+
+    Every ``eval_every`` env frames (0: off) the current policy plays ``eval_during_episodes`` episodes with no attack
+    and (adversarial) against each current psi_k, on an env and generator of its own (batpal/eval/during_training.py).
+    """
+
+    eval_every: int = 0
+    eval_during_episodes: int = 8
+
+
+@dataclass
 class CalibrateStage(StageConfig):
     """``calibrate``: ``candidates`` worst-case adversaries trained together (different initial weights), each on
     every victim; Vmin^v is the harshest candidate's value on v, so one seed's unlucky search does not set a band."""
@@ -161,11 +173,11 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     game: GameConfig = field(default_factory=GameConfig)
-    pretrain: StageConfig = field(default_factory=lambda: StageConfig(frames=20_000_000, eval_episodes=200))
+    pretrain: DefenderStage = field(default_factory=lambda: DefenderStage(frames=20_000_000, eval_episodes=200))
     calibrate: CalibrateStage = field(
         default_factory=lambda: CalibrateStage(frames=2_000_000, eval_episodes=300, ppo=_calibrate_ppo())
     )
-    adversarial: StageConfig = field(default_factory=lambda: StageConfig(frames=20_000_000, eval_episodes=150))
+    adversarial: DefenderStage = field(default_factory=lambda: DefenderStage(frames=20_000_000, eval_episodes=150))
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: dict[str, Any] = field(default_factory=dict)  # name -> {_target_: a Lightning logger, ...}
     callbacks: dict[str, Any] = field(default_factory=dict)  # name -> {_target_: a Lightning callback, ...}
@@ -212,6 +224,11 @@ class EvaluateConfig(RunConfig):
     victims: int | None = None  # agents attacked at once; None: the defenders' game.victims
     severity: int = 1  # k of the type (v, k) a BATPAL-family team's attacked episodes carry
     overwrite: bool = False  # true: replace an earlier evaluation's outputs in run_dir (else refused)
+    render: bool = False  # true: a video per (defender, attack, victim) in <run_dir>/videos (the render extra)
+    render_episodes: int = 1  # episodes drawn per (defender, attack, victim), apart from the evaluated ones
+    render_fps: int = 8  # frames (env steps) a second, 1..50
+    render_size: int = 320  # a frame's longer side in pixels, 64..1024
+    render_format: str = "gif"  # gif (Pillow) | mp4 (imageio-ffmpeg)
 
 
 @dataclass

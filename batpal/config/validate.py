@@ -14,7 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 from batpal.config.schema import FitConfig
-from batpal.envs.registry import check_env_available, check_env_name
+from batpal.envs.registry import allow_user_env, check_env_available, check_env_name
+from batpal.render.families import check_render_env
 
 STAGES = ("pretrain", "calibrate", "adversarial")
 METHODS = ("batpal", "mappo", "eir_mappo", "gen_maxmin", "rap", "kt", "fixed_types")
@@ -23,6 +24,7 @@ BELIEF_MODES = ("softmax", "sigmoid")
 BELIEF_SOURCES = ("belief", "true", "none")
 ADVERSARY_UPDATES = ("all", "drawn")
 ACTIVATIONS = ("relu", "tanh", "elu")
+RENDER_FORMATS = ("gif", "mp4")
 
 
 def _check(ok: bool, key: str, rule: str, value: Any) -> None:
@@ -81,6 +83,7 @@ def check_schema(cfg: DictConfig, schema: type) -> None:
 def validate_env(env: DictConfig) -> None:
     """The env's name and sizes: batches of at least one env, and neither ``num_envs`` (training) nor ``eval_envs``
     (evaluations) above ``max_processes``, so no entry point asks for more StarCraft II processes than allowed."""
+    allow_user_env(env.name)  # the command's own env.name: a module:function here is code the user named
     check_env_name(env.name)
     _at_least("env.num_envs", env.num_envs, 1)
     _at_least("env.max_episode_steps", env.max_episode_steps, 1)
@@ -111,6 +114,9 @@ def validate_run(cfg: DictConfig, stages: tuple[str, ...] = ()) -> None:
         for key in ("frames", "eval_episodes", "iters_per_epoch"):
             _at_least(f"{stage}.{key}", node[key], 1)
         validate_ppo(f"{stage}.ppo", OmegaConf.to_container(node.ppo, resolve=True))
+        if "eval_every" in node:  # a stage that trains the defender: its evaluation during training
+            _at_least(f"{stage}.eval_every", node.eval_every, 0)  # frames; 0: off
+            _at_least(f"{stage}.eval_during_episodes", node.eval_during_episodes, 1)
     if "calibrate" in stages:
         _at_least("calibrate.candidates", cfg.calibrate.candidates, 1)
         tol = float(cfg.calibrate.converge_tol)
@@ -128,7 +134,7 @@ def validate(cfg: DictConfig) -> None:
     _in("method", cfg.method, METHODS)
     validate_game(cfg)  # first: a stage's PPO node may follow a game value (calibrate.ppo.actor_lr: alpha)
     validate_run(cfg, STAGES)
-    check_env_available(cfg.env.name)  # e.g. smacv2 / StarCraft II absent: install steps, before any compute
+    check_env_available(cfg.env.name, cfg.env.kwargs)  # SMAC without StarCraft II: install steps; a user's env
     check_victims(cfg)
 
 
@@ -222,3 +228,15 @@ def check_victims(cfg: DictConfig) -> None:
             f"game.vmin lists {len(vmins)} values; it must be one number or one per victim set ({n_sets} sets of "
             f"{victims} of {n_agents} agents)."
         )
+
+
+def validate_render(cfg: DictConfig) -> None:
+    """``batpal.evaluate``'s video settings when ``render=true``: a renderable env, episodes >= 1, a frame rate a GIF
+    can hold (1..50 a second: GIF delays are in hundredths), a frame side of 64..1024 pixels, gif or mp4."""
+    if not cfg.get("render", False):
+        return
+    check_render_env(cfg.env.name)
+    _at_least("render_episodes", cfg.render_episodes, 1)
+    _check(1 <= cfg.render_fps <= 50, "render_fps", "frames a second in 1..50", cfg.render_fps)
+    _check(64 <= cfg.render_size <= 1024, "render_size", "a frame side in pixels in 64..1024", cfg.render_size)
+    _in("render_format", cfg.render_format, RENDER_FORMATS)

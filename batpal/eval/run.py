@@ -1,7 +1,8 @@
 """One evaluation run: every attack against every defender -> cross table (CSV + heatmap) and learning curves.
 
-Writes to its run directory ``cross_table.csv`` (one row per attack x defender), ``cross_table.png`` (Figure 2's
-heatmap), ``learning_curves.png``, ``config.yaml`` and ``summary.json`` (with the wall time). Every input is
+Writes to its run directory ``cross_table.csv`` (one row per attack x defender), the same cells in marl-eval's
+JSON layout (``marl_eval.json``, ``batpal.eval.marl_eval``), ``cross_table.png`` (Figure 2's heatmap),
+``learning_curves.png``, ``config.yaml`` and ``summary.json`` (with the wall time). Every input is
 checked (the output directory, defender runs finished, attack names and files, one env and one victim count for
 all) before any episode is played. With ``victims = m > 1`` every episode hands a victim set of m agents to the
 attack (each on its own observation) and each cell averages over all C(N, m) sets, ``episodes`` per set.
@@ -29,7 +30,8 @@ from batpal.envs.registry import check_env_name
 from batpal.eval.cross_table import Cell, cross_evaluate, format_table, matrix, write_csv
 from batpal.eval.heatmap import plot_cross_table
 from batpal.eval.inputs import check_same_env, load_defenders, parse_defenders, set_victims, unique_labels
-from batpal.eval.learning_curves import plot_learning_curves
+from batpal.eval.learning_curves import plot_learning_curves, seed_groups
+from batpal.eval.marl_eval import MARL_EVAL_FILE, evaluation_records, layout, write_marl_eval
 from batpal.summary import Summary
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     check_output_dir(run_dir, overwrite)
     if int(cfg.episodes) < 1:
         raise ValueError(f"episodes must be >= 1 (per victim), got {cfg.episodes}.")
-    defenders = load_defenders(parse_defenders(cfg.defenders), int(cfg.severity))
+    given = parse_defenders(cfg.defenders)
+    defenders = load_defenders(given, int(cfg.severity))
+    labelled = [(label, d) for (label, _), d in zip(given, defenders, strict=True)]  # a label per seed group
     check_same_env(defenders, cfg.env.name)
     victims = set_victims(defenders, cfg.get("victims"))
     specs = [cfg.attacks] if isinstance(cfg.attacks, str) else [str(spec) for spec in cfg.attacks or []]
@@ -57,7 +61,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         raise ValueError("no attacks given: attacks=[none,random,...].")
     run_dir.mkdir(parents=True, exist_ok=True)
     if overwrite:
-        for name in (*EVAL_OUTPUTS, *EVAL_FIGURES):
+        for name in (*EVAL_OUTPUTS, *EVAL_FIGURES, MARL_EVAL_FILE):
             (run_dir / name).unlink(missing_ok=True)
     write_text_atomic(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
@@ -89,6 +93,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         )
         cells.append(cell)
         write_csv(cells, run_dir / "cross_table.csv")  # the partial table survives a later failure or a kill
+        write_marl_eval(layout(env_name, evaluation_records(cells, labelled)), run_dir / MARL_EVAL_FILE)  # same cells
         summary.write_stage("evaluate", figures(complete=False))
 
     try:
@@ -96,7 +101,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             defenders, attacks, int(cfg.episodes), seed=int(cfg.seed), num_envs=eval_envs(cfg), progress=progress
         )
         plot_cross_table(cells, run_dir / "cross_table.png", f"{env_name}: {metric}", metric)
-        plot_learning_curves([(d.name, d.run_dir) for d in defenders], run_dir / "learning_curves.png")
+        plot_learning_curves(seed_groups(labelled), run_dir / "learning_curves.png")
     except BaseException as err:
         status = failure(cells, pairs, err)
         try:  # the partial table and an incomplete summary naming the failing cell; never masks the error

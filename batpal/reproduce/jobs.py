@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,19 +17,17 @@ from batpal.reproduce.configs import identity
 from batpal.reproduce.provenance import stamp
 from batpal.stages.attack import train_attack
 
-log = logging.getLogger(__name__)
-
 
 def _run(kind: str, entry: Callable[[DictConfig], Any], cfg: DictConfig) -> str:
+    from batpal.console.session import command_session
+
     run_dir, config = Path(cfg.run_dir), identity(cfg, kind)
-    try:
+    # the step's log, <step>.log (Hydra's job name), with a failure's traceback
+    with command_session(run_dir, kind, trains=kind != "evaluate"):
         expect(run_dir, config)  # before compute: the config the step was planned with
         start = time.perf_counter()
         entry(cfg)
         return mark_done(run_dir, config, {"wall_s": round(time.perf_counter() - start, 2), **stamp()})
-    except Exception:
-        log.exception("step in %s failed", cfg.run_dir)
-        raise
 
 
 def fit_job(cfg: DictConfig) -> str:

@@ -24,6 +24,7 @@ from batpal.reproduce.configs import budgets, compose_step, forwarded, identity,
 from batpal.reproduce.export import export_adversary
 from batpal.reproduce.launch import HydraWaves
 from batpal.reproduce.layout import Table
+from batpal.reproduce.marl_eval_export import export_table
 from batpal.reproduce.paper import paper_values
 from batpal.reproduce.plan import make_plan
 from batpal.reproduce.provenance import publish, stamp, write_readme
@@ -171,6 +172,8 @@ def build_tables(cfg: DictConfig, tables: Sequence[Table], steps: Sequence[Step]
         paths = write_table(lines, root, table.name, title, metric, caption(cfg, metric, len(seeds)))
         stats = aggregate(table, per_seed, int(cfg.reproduce.bootstrap_reps))
         paths.append(write_stats(stats, root / f"{table.name}_stats.csv"))
+        key = "return_normalized" if metric == "normalised return" else "win_rate"  # the table's figure
+        paths.append(export_table(table, seeds, per_seed, root, env, key))
         outputs[table.name] = [str(p) for p in paths]
         log.info("%s: %s", table.name, ", ".join(str(p) for p in paths))
     return outputs

@@ -17,6 +17,8 @@ from batpal.atomic import save_weights
 from batpal.config.settings import eval_envs
 from batpal.envs.registry import check_env_name
 from batpal.eval import EvalResult, normalized_return
+from batpal.eval.during_training import EvalDuringTraining, curves
+from batpal.eval.game_batch import robustness
 from batpal.eval.game_eval import evaluate_type
 from batpal.modules.factory import build_batpal_module, calibrated_bounds
 from batpal.stages.trainer import fit_stage
@@ -29,7 +31,7 @@ def run_adversarial(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, summ
     vmax, vmin = calibrated_bounds(cfg, summary.stage("calibrate") or {})
     L.seed_everything(cfg.seed + 2, workers=True)
     module = build_batpal_module(cfg, run_dir, vmax, vmin)
-    if not fit_stage(cfg, run_dir, module, ckpt_path):
+    if not fit_stage(cfg, run_dir, module, ckpt_path, callbacks=eval_during_training(cfg)):
         return None  # another DDP rank: rank 0 evaluates and writes
     save_weights(module.state_dict(), run_dir / DEFENDER, "defender weights")
     figures = {
@@ -62,6 +64,24 @@ def warn_if_outside_unit(k: int, eta: list[float], cfg: DictConfig) -> None:
             f"(ppo.gamma={cfg.ppo.gamma}) whose values make the bands' spread tiny.",
             stacklevel=2,
         )
+
+
+def eval_during_training(cfg: DictConfig) -> list[EvalDuringTraining]:
+    """``adversarial.eval_every``: the defender with no attack and against each current psi_k (its return and
+    severity, as the summary's), ``adversarial.eval_during_episodes`` per victim (set), in one batched rollout
+    (``batpal.eval.game_batch``) on seeds of its own."""
+    if not cfg.adversarial.eval_every:
+        return []
+
+    def evaluate(module: Any) -> dict[str, float | None]:
+        report = robustness(module, cfg.adversarial.eval_during_episodes, seed=cfg.seed + 40_000,
+                            max_episode_steps=cfg.env.max_episode_steps, num_envs=eval_envs(cfg))
+        out = curves("no_attack", report.pop("no_attack"))
+        for name, figures in report.items():
+            out |= curves(name, figures) | {f"eval/severity/{name}": figures["severity"]}
+        return out
+
+    return [EvalDuringTraining(evaluate, cfg.adversarial.eval_every)]
 
 
 def evaluate_defender(cfg: DictConfig, module: Any) -> dict[str, Any]:

@@ -8,15 +8,17 @@ from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from batpal.atomic import save_weights
 from batpal.checkpoints import checkpoint_dir
 from batpal.config.settings import eval_envs
+from batpal.console.progress import FramesProgressBar
 from batpal.eval.episodes import evaluate_policy
 from batpal.modules import RolloutModule
 from batpal.resume import run_id
+from batpal.stages.loggers import stage_loggers
 
 
 def build_trainer(
@@ -25,8 +27,8 @@ def build_trainer(
     """A Trainer whose epochs (``iters_per_epoch`` iterations each) cover the module's frame budget; ``callbacks``:
     the stage's own (calibrate's convergence stop)."""
     extra = [*callbacks, *(instantiate(cb) for cb in cfg.get("callbacks", {}).values())]  # + the user's (Hydra)
-    version = _log_version(run_dir, module.stage_name)
-    loggers = [instantiate(lg, version=version) for lg in cfg.logger.values()] if cfg.get("logger") else False
+    extra += _progress_bar(cfg, extra)
+    loggers = stage_loggers(cfg, run_dir, module.stage_name) if cfg.get("logger") else False
     every_epoch = ModelCheckpoint(
         dirpath=checkpoint_dir(run_dir),
         filename="last",  # the newest epoch only (no monitor + top-1 keeps the latest), as checkpoints/last.ckpt
@@ -42,6 +44,14 @@ def build_trainer(
     module.world_size_hint = trainer.world_size
     trainer.fit_loop.max_epochs = module.num_epochs()
     return trainer
+
+
+def _progress_bar(cfg: DictConfig, callbacks: Sequence[Callback]) -> list[Callback]:
+    """The stage's frames bar (name, frames / budget, frames per second, return, ETA) unless the bar is off or the
+    user configured their own."""
+    if not cfg.trainer.get("enable_progress_bar", True) or any(isinstance(cb, ProgressBar) for cb in callbacks):
+        return []
+    return [FramesProgressBar()]
 
 
 def fit_stage(cfg: DictConfig, run_dir: Path, module: RolloutModule, ckpt_path: Path | None,
@@ -87,12 +97,3 @@ def save_replica(trainer: L.Trainer, module: RolloutModule, run_dir: Path) -> No
         (run_dir / "replicas").mkdir(exist_ok=True)
         save_weights(module.state_dict(), run_dir / "replicas" / f"{module.stage_name}-rank{trainer.global_rank}.pt")
 
-
-def _log_version(run_dir: Path, stage: str) -> str:
-    """metrics/<stage>/ for a fresh stage; a resumed one logs to <stage>-resumed<i>/ so no history is overwritten."""
-    if not (run_dir / "metrics" / stage).exists():
-        return stage
-    i = 1
-    while (run_dir / "metrics" / f"{stage}-resumed{i}").exists():
-        i += 1
-    return f"{stage}-resumed{i}"
