@@ -149,7 +149,9 @@ def validate_game(cfg: DictConfig) -> None:
     _between("game.world1_fraction", game.world1_fraction, 0.0, 1.0, low_open=True, high_open=False)
     _positive("game.barrier_lambda", game.barrier_lambda)
     _check(math.isfinite(game.zeta) and game.zeta >= 0, "game.zeta", ">= 0", game.zeta)
-    check_zeta(float(game.zeta), int(game.K))
+    fixed = list(game.fixed_adversaries)
+    if not fixed:  # fixed psi_k (KT, Fixed Types) take no EC-PPO step, so eq. 14's guard does not bind
+        check_zeta(float(game.zeta), int(game.K))
     _positive("game.adversary_lr", game.adversary_lr)
     _check(game.adversary_entropy_coeff >= 0, "game.adversary_entropy_coeff", ">= 0", game.adversary_entropy_coeff)
     _positive("game.belief_lr", game.belief_lr)
@@ -161,7 +163,6 @@ def validate_game(cfg: DictConfig) -> None:
     _in("game.adversary_updates", game.adversary_updates, ADVERSARY_UPDATES)
     _between("game.attack_prob", game.attack_prob, 0.0, 1.0, low_open=True, high_open=False)
     _between("game.v0_smoothing", game.v0_smoothing, 0.0, 1.0, low_open=False, high_open=True)
-    fixed = list(game.fixed_adversaries)
     if fixed:
         _check(len(fixed) == game.K, "game.K", f"the number of game.fixed_adversaries ({len(fixed)})", game.K)
     elif game.constrained and game.world1_fraction >= 1.0 and "adversarial" in cfg.stages:

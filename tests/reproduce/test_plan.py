@@ -114,3 +114,15 @@ def test_reproduce_config_composes_with_every_experiment(experiment, tmp_path):
     with hydra_reproduce(f"experiment={experiment}", run_dir=tmp_path) as (cfg, _):
         assert cfg.experiment_name == experiment and list(cfg.seeds) == [0, 1, 2]
         assert cfg.reproduce.tables == ["figure2"] and cfg.reproduce.attacks_against == "defender"
+
+
+@pytest.mark.parametrize("experiment", ["mpe_spread", "lbf"])
+def test_the_default_reproduction_plans_and_validates_every_step(experiment, tmp_path):
+    """The command of the README, not a tiny one: every fit step's config passes validation (MPE's zeta 0.05 is
+    valid for its K = 4 learned psi_k; joint KT's K = 10 fixed attacks run no EC-PPO step, so zeta does not bind)."""
+    with hydra_reproduce(f"experiment={experiment}", "seeds=[0]", run_dir=tmp_path) as (cfg, cmd):
+        _, steps = make_plan(tmp_path, [0], cfg.reproduce, K=int(cfg.game.K))
+        planned = plan_configs(cfg, steps, tmp_path, cmd)
+    kt = planned["seed0/kt"][1]
+    assert kt["game.K"] == 10 and len(kt["game.fixed_adversaries"]) == 10
+    assert planned["seed0/batpal"][1]["game.K"] == 4
