@@ -38,6 +38,9 @@ def test_command_line(game_run, tmp_path):
         ("No attack", "BATPAL", "2"),
         ("Severity 2", "BATPAL", "6"),
     ]
+    log = (out / "evaluate.log").read_text()  # the command's own log: its end table, without colour codes
+    assert "== batpal.evaluate: normalised return, mpe_spread" in log and "Severity 2" in log
+    assert "\x1b[" not in log
 
 
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (REPO / "configs" / "experiment").glob("*.yaml")))
