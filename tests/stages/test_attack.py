@@ -23,7 +23,7 @@ from batpal.eval.defenders import load_defender
 from batpal.nn.actor import actor_net
 from batpal.nn.adversary import adversary_input
 from batpal.stages.attack import build_attack_module, train_attack
-from tests.stages.conftest import attack_config
+from tests.stages.conftest import TINY_ATTACK, attack_config
 
 pytestmark = pytest.mark.slow  # end-to-end runs (pipelines, CLI processes)
 
@@ -201,3 +201,17 @@ def test_warm_start_makes_the_adversary_play_pi0_on_the_victims_slot(defender_ru
     with torch.no_grad():
         pi0_logits = actor_net(module.reference)(obs)[torch.arange(7), victim]  # [7, A]
         torch.testing.assert_close(module.net(adversary_input(obs, victim, 3)), pi0_logits)
+
+
+def test_command_line_writes_attack_log_with_its_end_table(defender_runs, tmp_path):
+    """``python -m batpal.attack``: the run dir's ``attack.log`` holds the stage's banner and the end table, with no
+    colour codes."""
+    from tests.zygote import zygote
+
+    out = tmp_path / "cli"
+    args = [*TINY_ATTACK, "attack=act", f"defender={defender_runs['mappo']}", f"hydra.run.dir={out}"]
+    done = zygote().run("batpal.attack", args, tmp_path / "attack.out", timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = (out / "attack.log").read_text()
+    assert "== batpal.attack: summary (" in log and "attack act (c=" in log and "detectability" in log
+    assert "\x1b[" not in log
