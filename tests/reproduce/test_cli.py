@@ -90,6 +90,8 @@ def test_figure2_through_joblib_resumes_after_a_kill_then_is_cached(reproduction
     for name in ("figure2.png", "figure2.md", "figure2_stats.csv"):
         assert (out / name).is_file()
     assert "trained against each defender" in (out / "figure2.md").read_text()
+    log = (out / "reproduce.log").read_text()  # the command's own log: its end table, without colour codes
+    assert "== batpal.reproduce: seeds" in log and "\x1b[" not in log
 
     forks = zygote()
     again = forks.run("batpal.reproduce", command(out), root / "again.log")  # 3. everything cached
