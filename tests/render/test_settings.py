@@ -72,8 +72,9 @@ def test_gif_keeps_every_frame(tmp_path):
 
 
 def test_mp4_of_odd_sides(tmp_path):
-    iio = pytest.importorskip("imageio.v3")
-    pytest.importorskip("imageio_ffmpeg")
+    why = "MP4 needs the render extra (imageio, imageio-ffmpeg: pip install -e '.[render]'); CI has GIF only"
+    iio = pytest.importorskip("imageio.v3", reason=why)
+    pytest.importorskip("imageio_ffmpeg", reason=why)
     path = write_video(tmp_path / "a.mp4", _frames(5, 41, 63), fps=5)
     assert iio.imread(path).shape == (5, 42, 64, 3)  # padded to even sides for H.264
 
