@@ -136,7 +136,7 @@ def learning_curves_figure(groups: Sequence[Group]) -> Figure:
         keys = list(dict.fromkeys(key for curves, _, _ in runs for key in curves))
         for stage, column in keys:
             per_run = [curves[stage, column] for curves, _, _ in runs if (stage, column) in curves]
-            xs, mean, low, high = _band(per_run)
+            xs, mean, low, high = seed_band(per_run)
             style = {"linestyle": "--", "marker": "o", "markersize": 2.5} if column.startswith("eval/") else {}
             (line,) = ax.plot(xs, mean, linewidth=1.2, label=f"{stage}: {_curve_name(column)}", **style)
             if len(per_run) > 1:
@@ -161,7 +161,7 @@ def plot_learning_curves(groups: Sequence[Group | tuple[str, Path]], path: str |
     plt.close(fig)
 
 
-def _band(curves: Sequence[Curve]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def seed_band(curves: Sequence[Curve]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(xs, mean, min, max) over runs, each run interpolated onto the first run's frames within every run's span."""
     xs = np.array([x for x, _ in curves[0]])
     lo, hi = max(c[0][0] for c in curves), min(c[-1][0] for c in curves)

@@ -79,10 +79,35 @@ def write_readme(root: Path, command: Sequence[str], rows: Sequence[dict[str, An
         lines.append(f"| {row['step']} | {row['kind']} | {wall} | {finished} | `{str(row.get('commit', 'n/a'))[:12]}` "
                      f"| {row.get('machine', 'n/a')} |")
     total = sum(r["wall_s"] for r in rows if r.get("wall_s") is not None)
-    lines += ["", f"Sum of the steps' wall-clock: {total:.0f} s ({total / 3600:.2f} h).", ""]
+    lines += ["", f"Sum of the steps' wall-clock: {total:.0f} s ({total / 3600:.2f} h).", "", *wall_clock_shares(rows)]
     path = root / README
     path.write_text("\n".join(lines))
     return path
+
+
+def step_group(row: dict[str, Any]) -> str:
+    """What a step counts towards in the wall-clock shares: a fit step by its name (pi0, calibrate, each method),
+    the RL attacks, the evaluations and the exports each as one group."""
+    name = str(row["step"]).split("/", 1)[-1]
+    return name if row["kind"] == "fit" else {"attack": "RL attacks", "evaluate": "evaluations",
+                                               "export": "exports"}.get(str(row["kind"]), str(row["kind"]))
+
+
+def wall_clock_shares(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """README lines: each step group's summed wall-clock and share, largest first, and the span from the first
+    step's start to the last one's end (parallel jobs overlap; the span also counts pauses between invocations)."""
+    timed = [r for r in rows if r.get("wall_s") is not None]
+    total = sum(float(r["wall_s"]) for r in timed)
+    if not timed or total <= 0:
+        return []
+    groups: dict[str, float] = {}
+    for row in timed:
+        groups[step_group(row)] = groups.get(step_group(row), 0.0) + float(row["wall_s"])
+    span = max(float(r["finished"]) for r in timed) - min(float(r["finished"]) - float(r["wall_s"]) for r in timed)
+    lines = ["| step group | wall-clock (s) | share |", "|---|---|---|"]
+    lines += [f"| {name} | {wall:.0f} | {wall / total:.1%} |"
+              for name, wall in sorted(groups.items(), key=lambda item: -item[1])]
+    return [*lines, "", f"From the first step's start to the last step's end: {span:.0f} s ({span / 3600:.2f} h).", ""]
 
 
 def publish(root: Path, target: Path, files: Sequence[Path]) -> list[Path]:

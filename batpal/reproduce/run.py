@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from batpal.config import validate
 from batpal.envs.registry import check_env_name
+from batpal.reproduce.attack_curves import write_attack_curves
 from batpal.reproduce.cache import DONE_FILE, StaleStepError, check, done_id, mark_done, read, write_step
 from batpal.reproduce.configs import budgets, compose_step, forwarded, identity, step_overrides
 from batpal.reproduce.export import export_adversary
@@ -176,6 +177,9 @@ def build_tables(cfg: DictConfig, tables: Sequence[Table], steps: Sequence[Step]
         paths.append(export_table(table, seeds, per_seed, root, env, key))
         outputs[table.name] = [str(p) for p in paths]
         log.info("%s: %s", table.name, ", ".join(str(p) for p in paths))
+    curves = write_attack_curves(steps, root, env)  # did each attack's budget suffice (issue 13)
+    if curves:
+        outputs["attack_curves"] = [str(p) for p in curves]
     return outputs
 
 

@@ -112,7 +112,9 @@ def test_figure2_through_joblib_resumes_after_a_kill_then_is_cached(reproduction
 @pytest.mark.slow
 def test_table1_and_table3_at_tiny_scale(reproduction):
     out, entry = reproduction["out"], reproduction["entry"]
-    assert set(entry["tables"]) == {"figure2", "table1", "table3"}
+    assert set(entry["tables"]) == {"figure2", "table1", "table3", "attack_curves"}
+    curves = list(csv.DictReader(open(out / "attack_curves.csv")))  # every RL attack step's training curve
+    assert {(r["attack"], r["defender"]) for r in curves} >= {("act", "batpal"), ("act", "pi0")}
     assert entry["steps"] == STEPS and entry["steps_run"] == STEPS - len(
         reproduction["pi0"]
     )  # all but the killed run's

@@ -51,3 +51,21 @@ def test_publish_copies_the_named_files_only(tmp_path):
     copied = publish(root, target, files)
     assert sorted(p.name for p in target.iterdir()) == ["README.md", "figure2.csv", "figure2.png"]
     assert [Path(p).read_text() for p in copied] == ["figure2.csv", "figure2.png", "README.md"]
+
+
+def test_readme_gives_each_step_groups_share_and_the_span(tmp_path):
+    rows = [
+        {"step": "seed0/pi0", "kind": "fit", "finished": 1000.0, "wall_s": 600.0},
+        {"step": "seed1/pi0", "kind": "fit", "finished": 1100.0, "wall_s": 600.0},
+        {"step": "seed0/batpal", "kind": "fit", "finished": 2000.0, "wall_s": 500.0},
+        {"step": "seed0/attack_act_vs_batpal", "kind": "attack", "finished": 2300.0, "wall_s": 250.0},
+        {"step": "seed0/attack_dyn1_vs_batpal", "kind": "attack", "finished": 2400.0, "wall_s": 250.0},
+        {"step": "seed0/eval_batpal", "kind": "evaluate", "finished": 2500.0, "wall_s": 100.0},
+        {"step": "seed0/export_severity_1", "kind": "export", "finished": 2600.0},  # no stamp: not counted
+    ]
+    text = write_readme(tmp_path, ["experiment=mpe_spread"], rows, {}, wall_s=1.0, caption="").read_text()
+    shares = text[text.index("| step group |"):]
+    assert shares.index("| pi0 | 1200 | 52.2% |") < shares.index("| batpal | 500 | 21.7% |") \
+        < shares.index("| RL attacks | 500 | 21.7% |") < shares.index("| evaluations | 100 | 4.3% |")
+    assert "exports" not in shares
+    assert "From the first step's start to the last step's end: 2100 s (0.58 h)." in text  # 400 s to 2500 s
