@@ -41,6 +41,7 @@ def test_command_line(game_run, tmp_path):
     log = (out / "evaluate.log").read_text()  # the command's own log: its end table, without colour codes
     assert "== batpal.evaluate: normalised return, mpe_spread" in log and "Severity 2" in log
     assert "\x1b[" not in log
+    assert log.count("== batpal.evaluate:") == 1 and "cross table (" not in log  # the table once, not also logged
 
 
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (REPO / "configs" / "experiment").glob("*.yaml")))

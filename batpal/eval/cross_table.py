@@ -105,13 +105,3 @@ def matrix(cells: Sequence[Cell]) -> tuple[list[str], list[str], list[list[float
     cols = list(dict.fromkeys(c.defender for c in cells))
     lookup = {(c.attack, c.defender): c.value for c in cells}
     return rows, cols, [[lookup.get((r, c), float("nan")) for c in cols] for r in rows]
-
-
-def format_table(cells: Sequence[Cell]) -> str:
-    """The matrix as aligned text, for logs and benchmarks."""
-    rows, cols, values = matrix(cells)
-    width = max([len(r) for r in rows] + [6])
-    lines = [" | ".join([f"{'attack':<{width}}", *(f"{c:>10}" for c in cols)])]
-    for name, row in zip(rows, values, strict=True):
-        lines.append(" | ".join([f"{name:<{width}}", *(f"{v:>10.2f}" for v in row)]))
-    return "\n".join(lines)

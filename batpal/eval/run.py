@@ -27,7 +27,7 @@ from batpal.attacks import make_attack
 from batpal.config.settings import eval_envs
 from batpal.config.validate import validate_env
 from batpal.envs.registry import check_env_name
-from batpal.eval.cross_table import Cell, cross_evaluate, format_table, matrix, write_csv
+from batpal.eval.cross_table import Cell, cross_evaluate, matrix, write_csv
 from batpal.eval.heatmap import plot_cross_table
 from batpal.eval.inputs import check_same_env, load_defenders, parse_defenders, set_victims, unique_labels
 from batpal.eval.learning_curves import plot_learning_curves, seed_groups
@@ -119,7 +119,6 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             status["error"],
         )
         raise
-    log.info("cross table (%s):\n%s", metric, format_table(cells))
     done = figures(complete=True)
     summary.write_stage("evaluate", done)
     return done
