@@ -83,3 +83,17 @@ def test_an_attack_without_a_finished_episode_is_a_nan_row_and_no_figure(tmp_pat
 def test_no_attack_steps_write_nothing(tmp_path):
     assert write_attack_curves([_step(0, "pi0", "fit")], tmp_path, "mpe_spread") == []
     assert not (tmp_path / "attack_curves.csv").exists()
+
+
+def test_a_resumed_attack_is_one_curve_the_resumed_log_superseding_from_its_first_frame(tmp_path):
+    step = _step(0, "attack_act_vs_batpal")
+    _metrics(step.run_dir(tmp_path), [HI] * 10)  # frames 1k..10k; killed after 6k, its last rows rewritten below
+    resumed = step.run_dir(tmp_path) / "metrics" / "attack-resumed1" / "metrics.csv"
+    resumed.parent.mkdir(parents=True)
+    resumed.write_text("epoch,frames,step,train/return\n" + "".join(f"0,{f * 1000},{f},{LO}\n" for f in range(7, 21)))
+    (table, _) = write_attack_curves([step], tmp_path, "mpe_spread")
+    with open(table, newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["frames"] == "20000"  # 6 points of the first log (1k-6k), then 14 of the resumed one
+    assert float(row["q1"]) == 1.0 and float(row["q2"]) == pytest.approx(1 / 5)  # 5k-10k: 5k and 6k at 1, 7k-10k at 0
+    assert float(row["q4"]) == 0.0 and float(row["late_change"]) == 0.0
