@@ -1,5 +1,5 @@
 """Each step's config, composed as its entry point composes it: the command's overrides that the entry point knows,
-the step's own, the budgets times ``reproduce.scale``, its seed and its run dir.
+the step's own, its seed and its run dir, then its budgets (as that composes them) times ``reproduce.scale``.
 
 The command's overrides reach every step that has their key (``env.num_envs`` every one, ``attack.frames`` the
 attacks, ``adversarial.frames`` the fits); what the reproduction decides per step (seed, stages, method, defender,
@@ -60,24 +60,27 @@ def _reserved(key: str) -> bool:
     return any(key == r or key.startswith(r + ".") for r in RESERVED)
 
 
-def budgets(cfg: DictConfig, kind: str) -> list[str]:
-    """Every budget of ``kind`` times ``reproduce.scale`` (at least 1): frames and evaluation episodes."""
-    scale = float(cfg.reproduce.scale)
+def budgets(job: DictConfig, kind: str, scale: float, episodes: int) -> list[str]:
+    """The budgets of a step times ``reproduce.scale`` (at least 1), read from the step's own composed config ``job``
+    (so a kind's own budget, ``frames`` in configs/attack/dyn2.yaml say, is the one scaled); an evaluation's episodes
+    are ``reproduce.episodes`` (the paper's 50) at any scale. Empty where nothing changes."""
 
     def scaled(value: Any) -> int:
         return max(1, round(float(value) * scale))
 
+    if kind == "evaluate":
+        return [f"episodes={scaled(episodes)}"]
+    if scale == 1.0:
+        return []
     if kind == "fit":
-        return [f"{s}.{key}={scaled(cfg[s][key])}" for s in STAGES for key in ("frames", "eval_episodes")]
-    if kind == "attack":
-        return [f"attack.{key}={scaled(cfg.attack[key])}" for key in ("frames", "eval_episodes")]
-    return [f"episodes={scaled(cfg.reproduce.episodes)}"]
+        return [f"{s}.{key}={scaled(job[s][key])}" for s in STAGES for key in ("frames", "eval_episodes")]
+    return [f"attack.{key}={scaled(job.attack[key])}" for key in ("frames", "eval_episodes")]
 
 
-def step_overrides(step: Step, run_dir: Any, command: dict[str, list[str]], scaled: dict[str, list[str]]) -> list[str]:
-    """The overrides that make ``step``'s config (resume keys excepted)."""
+def step_overrides(step: Step, run_dir: Any, command: dict[str, list[str]]) -> list[str]:
+    """The overrides that make ``step``'s config before its budgets are scaled (resume keys excepted)."""
     own = [f"seed={step.seed}", f"run_dir={quote(str(run_dir))}"]
-    return [*command[step.kind], *step.overrides, *scaled[step.kind], *own]
+    return [*command[step.kind], *step.overrides, *own]
 
 
 def compose_step(kind: str, overrides: Sequence[str]) -> DictConfig:

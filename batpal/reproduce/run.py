@@ -86,14 +86,18 @@ def plan_configs(cfg: DictConfig, steps: Sequence[Step], root: Path,
     """Per step: the overrides its job composes from and its identity (the resolved config that the cache keeps)."""
     base = {kind: compose_step(kind, []) for kind in CONFIG_NAMES}
     passed = {kind: forwarded(command, kind, base[kind]) for kind in CONFIG_NAMES}
-    scaled = {kind: budgets(cfg, kind) for kind in CONFIG_NAMES}
+    scale, episodes = float(cfg.reproduce.scale), int(cfg.reproduce.episodes)
     out = {}
     for step in steps:
         if step.kind == "export":
             out[step.key] = ([], dict(o.split("=", 1) for o in step.overrides))
             continue
-        overrides = step_overrides(step, step.run_dir(root), passed, scaled)
+        overrides = step_overrides(step, step.run_dir(root), passed)
         job_cfg = compose_step(step.kind, overrides)
+        scaled = budgets(job_cfg, step.kind, scale, episodes)
+        if scaled:  # composed again: the scaled budgets replace the step's own
+            overrides = [*overrides, *scaled]
+            job_cfg = compose_step(step.kind, overrides)
         if step.kind == "fit":
             validate(job_cfg)
         out[step.key] = (overrides, identity(job_cfg, step.kind))

@@ -126,3 +126,19 @@ def test_the_default_reproduction_plans_and_validates_every_step(experiment, tmp
     kt = planned["seed0/kt"][1]
     assert kt["game.K"] == 10 and len(kt["game.fixed_adversaries"]) == 10
     assert planned["seed0/batpal"][1]["game.K"] == 4
+
+
+def test_each_attack_kind_keeps_its_own_budget_scaled(tmp_path):
+    """configs/attack/<kind>.yaml's ``frames`` (4M for ACT, 2M for DYN-1) reaches the kind's steps times the scale:
+    a single reproduction budget passed to every attack step would overwrite it."""
+    command = [o for o in TINY_REPRODUCE if not o.startswith("attack.frames")]
+    command += ["seeds=[0]", "game.K=1", "reproduce.methods=[mappo]", "reproduce.attacks=[act,dyn1]",
+                "reproduce.scale=0.001"]
+    with hydra_reproduce(*command, run_dir=tmp_path) as (cfg, cmd):
+        _, steps = make_plan(tmp_path, [0], cfg.reproduce, K=1)
+        planned = plan_configs(cfg, steps, tmp_path, cmd)
+    assert planned["seed0/attack_act_vs_pi0"][1]["attack.frames"] == 4_000
+    assert planned["seed0/attack_dyn1_vs_pi0"][1]["attack.frames"] == 2_000
+    with hydra_reproduce(*command, "attack.frames=1000000", run_dir=tmp_path) as (cfg, cmd):  # the command's wins
+        planned = plan_configs(cfg, steps, tmp_path, cmd)
+    assert {planned[f"seed0/attack_{k}_vs_pi0"][1]["attack.frames"] for k in ("act", "dyn1")} == {1_000}
