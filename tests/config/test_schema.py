@@ -45,8 +45,8 @@ def test_mpe_and_lbf_keep_their_pi0_settings_and_table6_in_the_game(experiment):
     assert cfg.game.barrier_lambda == 0.2
     pre, cal, adv = (stage_ppo(cfg, s) for s in ("pretrain", *GAME_STAGES))
     assert (pre.actor_lr, pre.ppo_epochs, pre.rollout_steps) == (7e-4, 10, 25)
-    beta = 1e-4 if experiment == "mpe_spread" else 5e-4  # MPE: beta below alpha (issue 13's exploited defender)
-    assert (adv.actor_lr, adv.critic_lr, adv.ppo_epochs, adv.rollout_steps) == (beta, 5e-4, 5, 25)
+    # beta below alpha (issue 13's exploited MPE defender), LBF likewise
+    assert (adv.actor_lr, adv.critic_lr, adv.ppo_epochs, adv.rollout_steps) == (1e-4, 5e-4, 5, 25)
     assert cfg.game.adversary_lr == 5e-4 >= adv.actor_lr
     assert (cal.actor_lr, cal.critic_lr) == (cfg.game.adversary_lr, 5e-4)
     if experiment == "mpe_spread":  # the harshest of 4 worst-case searches, 4 minibatches (issue 13's calibration)
