@@ -121,13 +121,15 @@ def uncached(steps: Sequence[Step], root: Path, planned: dict[str, tuple[list[st
 
 
 def schedule(steps: Sequence[Step], todo: Sequence[Step]) -> list[tuple[str, list[Step]]]:
-    """Waves of ``todo``: by depth in the graph, then by kind (a wave runs one entry point)."""
+    """Waves of ``todo``: by depth among the steps still to run (a cached input delays nothing), then by kind (a wave
+    runs one entry point). A resumed reproduction so runs an attack on pi0 beside the attacks on the methods."""
     by_key = {step.key: step for step in steps}
+    pending = {step.key for step in todo}
     depth: dict[str, int] = {}
 
     def level(step: Step) -> int:
         if step.key not in depth:
-            depth[step.key] = 1 + max((level(by_key[k]) for k in step.need_keys()), default=-1)
+            depth[step.key] = 1 + max((level(by_key[k]) for k in step.need_keys() if k in pending), default=-1)
         return depth[step.key]
 
     groups: dict[tuple[int, int], list[Step]] = {}

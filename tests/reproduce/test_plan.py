@@ -10,7 +10,7 @@ import pytest
 from batpal.config.schema import ReproduceSettings
 from batpal.reproduce.paper import paper_values
 from batpal.reproduce.plan import make_plan
-from batpal.reproduce.run import plan_configs
+from batpal.reproduce.run import plan_configs, schedule
 from tests.reproduce.conftest import TINY_REPRODUCE, hydra_reproduce
 
 ROOT = Path("/out")
@@ -142,3 +142,17 @@ def test_each_attack_kind_keeps_its_own_budget_scaled(tmp_path):
     with hydra_reproduce(*command, "attack.frames=1000000", run_dir=tmp_path) as (cfg, cmd):  # the command's wins
         planned = plan_configs(cfg, steps, tmp_path, cmd)
     assert {planned[f"seed0/attack_{k}_vs_pi0"][1]["attack.frames"] for k in ("act", "dyn1")} == {1_000}
+
+
+def test_waves_count_only_the_steps_still_to_run():
+    """With pi0 and the methods cached, the attacks on pi0 and on each method run in one wave (one entry point at a
+    time), not an attack on pi0 alone and then the others; a fresh run keeps every dependency in order."""
+    steps = list(steps_of().values())
+    seed0 = [s for s in steps if s.key.startswith("seed0/")]
+    attacks = [s for s in seed0 if s.kind == "attack"]
+    waves = schedule(steps, attacks)
+    assert len(waves) == 1 and waves[0][0] == "attack" and len(waves[0][1]) == len(attacks)
+    assert {s.key for s in attacks} >= {"seed0/attack_dyn2_vs_pi0", "seed0/attack_dyn2_vs_batpal"}
+    order = [s.key for _, wave in schedule(steps, seed0) for s in wave]  # nothing cached: inputs first
+    for step in seed0:
+        assert all(order.index(need) < order.index(step.key) for need in step.need_keys()), step.key
