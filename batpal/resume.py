@@ -18,6 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from batpal.atomic import write_text_atomic
+from batpal.config.added import older
 from batpal.safe_load import load_weights
 
 RUN_FILE = "run.json"
@@ -65,8 +66,10 @@ def check_resume(cfg: DictConfig, run_dir: Path, ckpt_path: Path, kinds: tuple[s
 
 
 def config_differences(saved: DictConfig, now: DictConfig) -> list[str]:
-    """``key: old -> new`` for every setting that differs, budgets and logging left out."""
+    """``key: old -> new`` for every setting that differs, budgets and logging left out (and settings added since
+    the run was saved, at their old-behaviour value: ``batpal.config.added``)."""
     old, new = flatten(OmegaConf.to_container(saved, resolve=True)), flatten(OmegaConf.to_container(now, resolve=True))
+    new = older(old, new)
     out = []
     for key in sorted(set(old) | set(new)):
         if _free(key) or old.get(key, "<absent>") == new.get(key, "<absent>"):

@@ -77,3 +77,15 @@ def test_config_differences_leave_out_budgets_and_logging():
         "/tmp/b",
     )
     assert config_differences(a, b) == ["game.zeta: 0.05 -> 1.0", "pretrain.iters_per_epoch: 10 -> 3"]
+
+
+def test_a_run_saved_before_a_setting_was_added_resumes_at_its_old_value():
+    """A config.yaml without ``game.sign_entropy`` (saved before it existed) is the same run at False, not at True."""
+    from omegaconf import OmegaConf
+
+    plain = OmegaConf.to_container(compose_config(["experiment=mpe_spread"], "/tmp/a"), resolve=True)
+    del plain["game"]["sign_entropy"]
+    saved = OmegaConf.create(plain)  # as an older run's config.yaml reads back
+    assert config_differences(saved, compose_config(["experiment=mpe_spread"], "/tmp/a")) == []
+    on = compose_config(["experiment=mpe_spread", "game.sign_entropy=true"], "/tmp/a")
+    assert config_differences(saved, on) == ["game.sign_entropy: '<absent>' -> True"]

@@ -140,8 +140,10 @@ class GameConfig:
     constrained: bool = True  # false: adversaries minimise the team's value alone (EIR-MAPPO, Gen-Maxmin, RAP)
     attack_prob: float = 1.0  # the adversary acts at a step with this probability (Gen-Maxmin: 0.5)
     ec_clip: bool = True  # false: EC-PG, no PPO ratio clipping (ablation)
+    sign_entropy: bool = False  # true: eq. 14's sign step keeps psi_k's entropy bonus (the paper drops it)
     fixed_adversaries: list[str] = field(default_factory=list)  # attack run dirs: frozen psi_k (KT, Fixed Types)
     v0_smoothing: float = 0.0  # weight of the past in a running mean of V_hat(0) per (v, k)
+    v0_estimate: str = "bootstrap"  # bootstrap: eq. 13 with phi(0) | episodes: finished episodes, no critic
 
 
 @dataclass

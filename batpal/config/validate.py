@@ -23,6 +23,7 @@ PRIORS = ("uniform", "authors")
 BELIEF_MODES = ("softmax", "sigmoid")
 BELIEF_SOURCES = ("belief", "true", "none")
 ADVERSARY_UPDATES = ("all", "drawn")
+V0_ESTIMATES = ("bootstrap", "episodes")
 ACTIVATIONS = ("relu", "tanh", "elu")
 RENDER_FORMATS = ("gif", "mp4")
 
@@ -161,6 +162,7 @@ def validate_game(cfg: DictConfig) -> None:
     _in("game.belief_source", str(game.belief_source).lower(), BELIEF_SOURCES)
     _between("game.teacher_forcing_until", game.teacher_forcing_until, 0.0, 1.0, low_open=False, high_open=False)
     _in("game.adversary_updates", game.adversary_updates, ADVERSARY_UPDATES)
+    _in("game.v0_estimate", game.v0_estimate, V0_ESTIMATES)
     _between("game.attack_prob", game.attack_prob, 0.0, 1.0, low_open=True, high_open=False)
     _between("game.v0_smoothing", game.v0_smoothing, 0.0, 1.0, low_open=False, high_open=True)
     if fixed:

@@ -23,6 +23,7 @@ from batpal.game import Bands
 from batpal.game.belief_input import PolicyBeliefInput
 from batpal.game.takeover import JointPolicy
 from batpal.game.value_zero import TypeValueZero, value_zero_stats
+from batpal.game.value_zero_episodes import EpisodeCarry, finished_returns, finished_value_zero
 from batpal.game.world_belief import WorldOneBelief
 from batpal.modules.game import ADVERSARY, AGENTS, GameModule, GameSetup, standardise
 from batpal.modules.game_metrics import finished_by_type
@@ -75,6 +76,7 @@ class BATPALModule(GameModule):
             action=(AGENTS, "action"), sample_log_prob=(AGENTS, "action_log_prob"), advantage=(AGENTS, "advantage")
         )
         self.v0_ema: dict[tuple[int, int], float] = {}  # smoothed V_hat(0) per (victim, k), see ``_smoothed``
+        self.v0_carry: EpisodeCarry | None = None  # game.v0_estimate=episodes: world-0 episodes across batches
 
     # -- rollouts ------------------------------------------------------------------------------------
     def world_of_envs(self) -> torch.Tensor:
@@ -111,7 +113,7 @@ class BATPALModule(GameModule):
         drawn, ks = self._adversaries_to_update()
         world1 = batch["world"] == 1  # [B, T]
         adv, target, next_value = self.team_advantages(batch)  # GAE, [B, T, 1]
-        v0_stats = value_zero_stats(batch, next_value, ~world1, self.space, self.ppo.gamma)  # eq. 13
+        v0_stats = self._value_zero(batch, next_value, ~world1)  # eq. 13
         v0 = self._smoothed({key: stats.mean for key, stats in v0_stats.items()})  # fresh or carried over
         self._store_advantages(batch, adv, target, world1, ks)
         self.update_normaliser(self.norm1, target, world1)
@@ -230,6 +232,20 @@ class BATPALModule(GameModule):
             "adversary": self.adversary_rows(mb, ks),
         }
 
+    def _value_zero(self, batch: TensorDictBase, next_value: torch.Tensor,
+                    world0: torch.Tensor) -> dict[tuple[int, int], TypeValueZero]:
+        """Eq. 13's V_hat(0) per (v, k) from this batch's world-0 envs: episodes that start here, phi(0)
+        bootstrapping what the batch cuts off (``game.v0_estimate=bootstrap``), or the episodes that end here with
+        their whole discounted return, carried across batches (``episodes``, ``batpal.game.value_zero_episodes``)."""
+        if self.game.v0_estimate == "bootstrap":
+            return value_zero_stats(batch, next_value, world0, self.space, self.ppo.gamma)
+        b = batch[world0[:, 0]]
+        if self.v0_carry is None:
+            self.v0_carry = EpisodeCarry.fresh(b.shape[0], b.device)
+        values, ends, self.v0_carry = finished_returns(b["next", "reward"], b["is_init"], b["next", "done"],
+                                                       self.v0_carry, self.ppo.gamma)
+        return finished_value_zero(values, ends, b["type"], self.space)
+
     def _smoothed(self, v0: dict[tuple[int, int], float]) -> dict[tuple[int, int], float]:
         """Eq. 13's V_hat(0) per (v, k) as eq. 14 reads it: this batch's estimate, averaged over iterations with
         weight ``game.v0_smoothing`` on the past (0: off), and the latest estimate for a type with no world-0
@@ -274,6 +290,8 @@ class BATPALModule(GameModule):
         super().on_save_checkpoint(checkpoint)
         checkpoint["rollout_state"]["teacher_forcing"] = self.policy_input.generator.get_state()
         checkpoint["rollout_state"]["v0_ema"] = [[v, k, value] for (v, k), value in self.v0_ema.items()]
+        if self.v0_carry is not None:
+            checkpoint["rollout_state"]["v0_carry"] = [x.cpu() for x in self.v0_carry]
 
     def _restore_rollout_state(self, state: dict[str, Any]) -> None:
         """After the collector is built (building it runs the policy once, which draws teacher-forcing coins)."""
@@ -283,3 +301,5 @@ class BATPALModule(GameModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
         self.v0_ema = {(int(v), int(k)): float(x) for v, k, x in checkpoint["rollout_state"].get("v0_ema", [])}
+        carry = checkpoint["rollout_state"].get("v0_carry")
+        self.v0_carry = None if carry is None else EpisodeCarry(*(x.to(self.device) for x in carry))

@@ -181,6 +181,7 @@ class GameModule(RolloutModule):
             clip_epsilon=self.ppo.clip_epsilon if self.game.ec_clip else math.inf,  # EC-PG: no ratio clipping
             entropy=entropy,
             entropy_coeff=self.game.adversary_entropy_coeff,
+            sign_entropy=self.game.sign_entropy,
         )
         self.guard.check_kl(f"adversary psi_{k}", result.diagnostics["approx_kl"], self.ppo.max_kl)
         return result

@@ -65,6 +65,7 @@ def ec_ppo(
     clip_epsilon: float,
     entropy: Tensor,
     entropy_coeff: float,
+    sign_entropy: bool = False,
 ) -> ECPPOResult:
     """Eq. 14 as a loss for the adversary psi_k: the mean over victims (sets) v of eq. 14 on v's rows.
 
@@ -80,8 +81,11 @@ def ec_ppo(
     V(0) (world-0 rows), w a constant (0 at an edge of [l, h], where the paper's w is infinite). Otherwise
     mean(max(s A r, s A clip(r))) on the world-0 rows with s = sign(V0 - (l + h)/2), the clipped form of the
     paper's sign(.) grad_hat(0) (same gradient at r = 1), no PPO-against-world-1 and no entropy term (as the paper
-    and the authors). A non-finite ``v0_hat`` gives the PPO and entropy terms alone. A group's side without rows adds 0;
-    groups without rows are left out of the mean, and no rows at all give a 0 that is still in the graph.
+    and the authors) unless ``sign_entropy``, which keeps the entropy bonus there, on the world-0 rows the step
+    reads (without it, on LBF, psi_k's entropy fell from pi0's 0.4-0.7 to ~0.05 within 2M frames of steps that
+    were meant to make it milder, and its severity rose: issue 14). A non-finite ``v0_hat`` gives the PPO and
+    entropy terms alone. A group's side without rows adds 0; groups without rows are left out of the mean, and no
+    rows at all give a 0 that is still in the graph.
 
     ``diagnostics`` (detached [] tensors): the share of the groups with rows in each case of eq. 14,
     ``case_barrier`` (first case), ``case_below`` / ``case_above`` (the sign step from V0 below / above the band
@@ -134,6 +138,8 @@ def ec_ppo(
     loss_barrier = ppo_1 - barrier * pg_0 - bonus  # [G]
     signed = sign[group] * adv  # [M] per row: s A, whose clipped ratio surrogate is the second case's loss
     loss_sign = mean_of(torch.maximum(signed * ratio, signed * ratio_clipped), rows_0, n_0)  # [G]
+    if sign_entropy:
+        loss_sign = loss_sign - entropy_coeff * mean_of(entropy, rows_0, n_0)
     loss_no_v0 = ppo_1 - bonus  # [G]
     loss = torch.where(valid, torch.where(inside, loss_barrier, loss_sign), loss_no_v0)  # [G]
     loss = loss[present].mean() if bool(present.any()) else logp_new.sum() * 0.0

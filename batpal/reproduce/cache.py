@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from batpal.atomic import write_text_atomic
+from batpal.config.added import older
 from batpal.reproduce.configs import differences, digest
 
 STEP_FILE = "step.json"
@@ -36,6 +37,8 @@ def check(key: str, run_dir: Path, config: dict[str, Any], inputs: dict[str, str
     """True when the step is done with this config and these inputs; False when it has to run; raises when its run
     dir holds another config's step (done or not) or a result computed from other inputs."""
     saved, done = read(run_dir / STEP_FILE), read(run_dir / DONE_FILE)
+    if saved is not None:  # a step saved before a setting was added: compared without it (batpal.config.added)
+        config = older(saved["config"], config)
     if saved is not None and saved["config"] != config:
         raise StaleStepError(
             f"step {key} in {run_dir} was run with another config than this command gives it; rerun with the "
@@ -67,6 +70,8 @@ def expect(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     """``step.json`` of ``run_dir``, if ``config`` (what a job is about to run) is what it planned; raises else
     (e.g. the configs or the code's defaults were edited between planning and the job's start)."""
     saved = read(run_dir / STEP_FILE)
+    if saved is not None:
+        config = older(saved["config"], config)
     if saved is None or saved["config"] != config:
         found = "no step.json" if saved is None else "\n  ".join(differences(saved["config"], config))
         raise RuntimeError(f"the job in {run_dir} composed another config than its step planned: {found}")
@@ -78,7 +83,7 @@ def mark_done(run_dir: Path, config: dict[str, Any], stamp: dict[str, Any] | Non
     commit and machine: ``batpal.reproduce.provenance``); returns the result's id."""
     saved = expect(run_dir, config)
     ident = uuid.uuid4().hex
-    done = {"id": ident, "config": digest(config), "inputs": saved["inputs"], "finished": time.time(),
+    done = {"id": ident, "config": digest(saved["config"]), "inputs": saved["inputs"], "finished": time.time(),
             **(stamp or {})}
     write_text_atomic(run_dir / DONE_FILE, json.dumps(done, indent=1, sort_keys=True))
     return ident

@@ -20,6 +20,7 @@ BAD = [  # override, the key the error must name
     ("game.belief_mode=tanh", "game.belief_mode"),
     ("game.belief_source=oracle", "game.belief_source"),
     ("game.adversary_updates=some", "game.adversary_updates"),
+    ("game.v0_estimate=critic", "game.v0_estimate"),
     ("game.world1_fraction=0", "game.world1_fraction"),
     ("game.world1_fraction=1.5", "game.world1_fraction"),
     ("game.barrier_lambda=0", "game.barrier_lambda"),

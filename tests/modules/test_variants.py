@@ -251,3 +251,26 @@ def test_several_minibatches_split_each_minibatch_into_loss_rows(tiny_cfg):
     for loss in ("train/loss_critic_1", "train/loss_critic_0", "train/loss_omega", "train/loss_adversary_1"):
         values = [float(r.split(",")[names.index(loss)]) for r in rows if r.split(",")[names.index(loss)]]
         assert values and all(math.isfinite(v) for v in values), loss
+
+
+@pytest.mark.slow  # end to end
+def test_v0_from_finished_episodes_trains_and_checkpoints_its_carry(tiny_cfg):
+    """game.v0_estimate=episodes: eq. 14 reads V_hat(0) from finished world-0 episodes (no phi(0) in it), and the
+    returns of episodes still running at a checkpoint go into it, so a resume goes on summing them."""
+    from batpal.safe_load import load_weights
+
+    cfg = tiny_cfg(*GAME, "stages=[pretrain,calibrate,adversarial]", "game.v0_estimate=episodes",
+                   "ppo.rollout_steps=20", "adversarial.frames=1920", "adversarial.iters_per_epoch=3")
+    summary = fit(cfg)
+    assert summary["adversarial"]["frames"] == 1920
+    rows = (Path(cfg.run_dir) / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    share = [i for i, name in enumerate(header) if name.endswith("/bootstrap_share")]
+    severity = [i for i, name in enumerate(header) if name.startswith("train/severity/psi_")]
+    values = [row.split(",") for row in rows[1:]]
+    assert share and all(float(r[i]) == 0.0 for r in values for i in share if r[i])
+    assert any(r[i] for r in values for i in severity)  # finished episodes gave V_hat(0) at some iteration
+    state = load_weights(Path(cfg.run_dir) / "checkpoints" / "last.ckpt", "checkpoint")["rollout_state"]
+    ret, disc, seen = state["v0_carry"]
+    assert ret.shape == disc.shape == seen.shape == (8,)  # the world-0 half of 16 envs
+    assert bool(seen.any())  # 60-step epochs, 50-step episodes: some episode runs on past the checkpoint

@@ -109,6 +109,45 @@ def test_outside_is_the_sign_step(v0, sign, case):
     torch.testing.assert_close(_grad(out.loss, weight), _grad(hand, weight))
 
 
+@pytest.mark.parametrize("v0", [-80.0, -45.0])
+def test_sign_entropy_keeps_the_entropy_bonus_in_the_sign_step(v0):
+    """``sign_entropy``: the sign step's loss less c * mean entropy over the world-0 rows it reads, with that
+    bonus's gradient; off (the paper), the entropy rows change nothing there."""
+    weight, x1, a1, old1, adv1, x0, a0, adv0 = _toy()
+    logp = torch.cat([_logp(weight, x1, a1), _logp(weight, x0, a0)])
+    old = torch.cat([old1, _logp(weight, x0, a0).detach()])
+    entropy = torch.cat([_entropy(weight, x1), _entropy(weight, x0)])
+    world1 = torch.cat([torch.ones(len(x1), dtype=torch.bool), torch.zeros(len(x0), dtype=torch.bool)])
+    band = {"v0_hat": torch.tensor([v0]), "low": torch.tensor([LOW]), "high": torch.tensor([HIGH]), "lam": LAM,
+            "zeta": ZETA, "clip_epsilon": EPS, "entropy": entropy, "entropy_coeff": 0.05}
+    rows = (logp, old, torch.cat([adv1, adv0]), world1, torch.zeros(len(logp), dtype=torch.long))
+    paper, kept = ec_ppo(*rows, **band), ec_ppo(*rows, **band, sign_entropy=True)
+    assert _case(paper) == _case(kept) != "case_barrier"
+    bonus = 0.05 * _entropy(weight, x0).mean()  # world-0 rows only
+    torch.testing.assert_close(kept.loss, paper.loss - bonus)
+    g_kept, g_paper, g_bonus = (torch.autograd.grad(x, weight, retain_graph=True)[0] for x in (kept.loss, paper.loss,
+                                                                                                bonus))
+    torch.testing.assert_close(g_kept, g_paper - g_bonus)
+    assert g_bonus.abs().sum() > 0  # the bonus moves psi
+
+
+def test_sign_entropy_leaves_the_barrier_case_as_it_is():
+    """Inside the band the entropy bonus is eq. 14's first case's own (world-1 rows), with or without the flag."""
+    toy = _toy()
+    weight, x1, a1, old1, adv1, x0, a0, adv0 = toy
+    new1, new0, ent = _logp(weight, x1, a1), _logp(weight, x0, a0), _entropy(weight, x1)
+    logp, world1 = torch.cat([new1, new0]), torch.cat([torch.ones(len(x1), dtype=torch.bool),
+                                                       torch.zeros(len(x0), dtype=torch.bool)])
+    args = (logp, torch.cat([old1, new0.detach()]), torch.cat([adv1, adv0]), world1,
+            torch.zeros(len(logp), dtype=torch.long))
+    band = {"v0_hat": torch.tensor([-60.0]), "low": torch.tensor([LOW]), "high": torch.tensor([HIGH]), "lam": LAM,
+            "zeta": ZETA, "clip_epsilon": EPS, "entropy": torch.cat([ent, _entropy(weight, x0)]),
+            "entropy_coeff": 0.05}
+    off, on = ec_ppo(*args, **band), ec_ppo(*args, **band, sign_entropy=True)
+    assert _case(on) == "case_barrier"
+    torch.testing.assert_close(on.loss, off.loss)
+
+
 def _both_worlds(logp1, old1, adv1, logp0, old0, adv0, clip_epsilon, entropy=None):
     """``ec_ppo`` on world-1 rows then world-0 rows of one group, V_hat(0) = -80 in the toy band."""
     logp = torch.cat([logp1, logp0])

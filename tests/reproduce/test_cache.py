@@ -58,3 +58,16 @@ def test_a_job_refuses_a_config_other_than_its_plan(tmp_path):
         expect(PI0.run_dir(tmp_path), {"pretrain.frames": 400})
     mark_done(PI0.run_dir(tmp_path), {"pretrain.frames": 800})
     assert json.loads((PI0.run_dir(tmp_path) / DONE_FILE).read_text())["inputs"] == {}
+
+
+def test_a_step_saved_before_a_setting_was_added_matches_it_at_its_old_value(tmp_path):
+    """step.json written before ``game.sign_entropy`` existed: the same step at the old-behaviour value (False), a
+    refused one at another value (``batpal.config.added``)."""
+    pi0_id = finish(tmp_path, PI0, {"pretrain.frames": 800})
+    finish(tmp_path, METHOD, {"game.K": 4}, {PI0.key: pi0_id})
+    now = {PI0.key: ([], {"pretrain.frames": 800}), METHOD.key: ([], {"game.K": 4, "game.sign_entropy": False})}
+    assert uncached([PI0, METHOD], tmp_path, now) == []
+    expect(METHOD.run_dir(tmp_path), {"game.K": 4, "game.sign_entropy": False})  # a job of the new code
+    now[METHOD.key][1]["game.sign_entropy"] = True
+    with pytest.raises(StaleStepError, match="game.sign_entropy: '<absent>' -> True"):
+        uncached([PI0, METHOD], tmp_path, now)
