@@ -12,6 +12,7 @@ from typing import Any
 ADDED: dict[str, Any] = {
     "game.sign_entropy": False,  # eq. 14's sign step without psi_k's entropy bonus, as before (issue 14)
     "game.v0_estimate": "bootstrap",  # eq. 13 with phi(0)'s bootstrap, as before (issue 14)
+    "game.constrained_adversary_lr": None,  # psi_k at game.adversary_lr, as before (issue 14)
 }
 
 

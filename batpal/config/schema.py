@@ -127,6 +127,8 @@ class GameConfig:
     barrier_lambda: float = 0.2  # lambda of eq. 9 / 14 (0.1 on SMAC)
     zeta: float = 0.001  # eq. 14's guard on the severity scale (share of Vmax - Vmin^v; the authors' 1e-3)
     adversary_lr: float = 5.0e-4  # alpha >= beta (two-timescale, eq. 16-17)
+    # alpha of the severity-constrained psi_k only (BATPAL, KT, ablations); None: adversary_lr (batpal.config.alpha)
+    constrained_adversary_lr: float | None = None
     adversary_entropy_coeff: float = 0.001
     belief_lr: float = 5.0e-4
     belief_hidden: int = 128  # the GRU's width (paper Table 6)

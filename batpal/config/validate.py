@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
+from batpal.config.alpha import alpha
 from batpal.config.schema import FitConfig
 from batpal.envs.registry import allow_user_env, check_env_available, check_env_name
 from batpal.render.families import check_render_env
@@ -154,6 +155,8 @@ def validate_game(cfg: DictConfig) -> None:
     if not fixed:  # fixed psi_k (KT, Fixed Types) take no EC-PPO step, so eq. 14's guard does not bind
         check_zeta(float(game.zeta), int(game.K))
     _positive("game.adversary_lr", game.adversary_lr)
+    if game.constrained_adversary_lr is not None:
+        _positive("game.constrained_adversary_lr", game.constrained_adversary_lr)
     _check(game.adversary_entropy_coeff >= 0, "game.adversary_entropy_coeff", ">= 0", game.adversary_entropy_coeff)
     _positive("game.belief_lr", game.belief_lr)
     _at_least("game.belief_hidden", game.belief_hidden, 1)
@@ -174,9 +177,10 @@ def validate_game(cfg: DictConfig) -> None:
         )
     _check_bounds(game)
     beta = float(cfg.adversarial.ppo.actor_lr)
-    if float(game.adversary_lr) < beta:
+    if alpha(game) < beta:
+        key = "game.constrained_adversary_lr" if alpha(game) != float(game.adversary_lr) else "game.adversary_lr"
         warnings.warn(
-            f"game.adversary_lr (alpha={game.adversary_lr}) < adversarial.ppo.actor_lr (beta={beta}): the "
+            f"{key} (alpha={alpha(game)}) < adversarial.ppo.actor_lr (beta={beta}): the "
             "two-timescale update (eq. 16-17) assumes alpha >= beta so that psi_k tracks a quasi-static pi_omega.",
             stacklevel=3,
         )

@@ -19,6 +19,7 @@ from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModuleBase, TensorDictSequential
 from torchrl.objectives.multiagent import MAPPOLoss
 
+from batpal.config.alpha import alpha
 from batpal.game import Bands
 from batpal.game.belief_input import PolicyBeliefInput
 from batpal.game.takeover import JointPolicy
@@ -104,7 +105,7 @@ class BATPALModule(GameModule):
             adam(self.joint.omega.parameters(), lr=self.ppo.actor_lr),  # beta, eq. 17
             adam([*self.phi1.parameters(), *self.phi0.parameters()], lr=self.ppo.critic_lr),
             adam(self.belief.parameters(), lr=self.game.belief_lr),
-            *(adam(net.parameters(), lr=self.game.adversary_lr) for net in self.adversaries.nets),  # alpha
+            *(adam(net.parameters(), lr=alpha(self.game)) for net in self.adversaries.nets),  # alpha, eq. 16
         ]  # frozen (fixed) adversaries keep their optimizers, never stepped, so checkpoints have one layout
 
     # -- one iteration of Algorithm 1 -----------------------------------------------------------------

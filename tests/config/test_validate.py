@@ -29,6 +29,7 @@ BAD = [  # override, the key the error must name
     ("game.v0_smoothing=1", "game.v0_smoothing"),
     ("game.teacher_forcing_until=2", "game.teacher_forcing_until"),
     ("game.adversary_lr=0", "game.adversary_lr"),
+    ("game.constrained_adversary_lr=-1e-4", "game.constrained_adversary_lr"),
     ("game.belief_lr=-1", "game.belief_lr"),
     ("game.belief_hidden=0", "game.belief_hidden"),
     ("game.vmin=[-100,-90]", "game.vmin"),  # 3 victims: one number or three

@@ -47,12 +47,15 @@ def test_unknown_algo_lists_the_methods():
 @pytest.mark.slow  # end to end
 @pytest.mark.parametrize("method", ["eir_mappo", "gen_maxmin", "rap"])
 def test_unconstrained_baselines_train_end_to_end(tiny_cfg, method):
-    cfg = tiny_cfg(*GAME, f"algo={method}", "stages=[pretrain,calibrate,adversarial]")
+    # game.constrained_adversary_lr is psi_k's alpha in BATPAL only: these worst cases keep game.adversary_lr
+    cfg = tiny_cfg(*GAME, f"algo={method}", "stages=[pretrain,calibrate,adversarial]",
+                   "game.constrained_adversary_lr=1e-3")
     summary = fit(cfg)
     K = EXPECTED[method][1]
     assert summary["adversarial"]["frames"] == 1600 and summary["adversarial"]["K"] == K
     module = load_game_module(cfg.run_dir)
     assert module.game.constrained is False and module.game.world1_fraction == 1.0
+    assert _adversary_lrs(cfg.run_dir) == [cfg.game.adversary_lr] * K == [5e-4] * K
     metrics = (Path(cfg.run_dir) / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()[0]
     assert all(f"train/loss_adversary_{k}" in metrics for k in range(1, K + 1))
 
@@ -163,6 +166,15 @@ def test_bad_variant_settings_fail_before_the_game(tiny_cfg, overrides, error, m
         fit(cfg)
 
 
+def _adversary_lrs(run_dir: str | Path) -> list[float]:
+    """The learning rate each adversary psi_k's Adam trained with (its optimizer state in the last checkpoint;
+    the optimizers are omega, critics, belief, then psi_1..K)."""
+    from batpal.safe_load import load_weights
+
+    states = load_weights(Path(run_dir) / "checkpoints" / "last.ckpt", "checkpoint")["optimizer_states"]
+    return [state["param_groups"][0]["lr"] for state in states[3:]]
+
+
 def test_v0_smoothing_is_a_running_mean():
     """game.v0_smoothing=beta: V(0) <- beta V(0) + (1 - beta) V_hat(0) per (v, k); 0 leaves eq. 13 as it is."""
     from batpal.modules.batpal import BATPALModule
@@ -260,9 +272,11 @@ def test_v0_from_finished_episodes_trains_and_checkpoints_its_carry(tiny_cfg):
     from batpal.safe_load import load_weights
 
     cfg = tiny_cfg(*GAME, "stages=[pretrain,calibrate,adversarial]", "game.v0_estimate=episodes",
-                   "ppo.rollout_steps=20", "adversarial.frames=1920", "adversarial.iters_per_epoch=3")
+                   "ppo.rollout_steps=20", "adversarial.frames=1920", "adversarial.iters_per_epoch=3",
+                   "game.constrained_adversary_lr=1e-3")
     summary = fit(cfg)
     assert summary["adversarial"]["frames"] == 1920
+    assert _adversary_lrs(cfg.run_dir) == [1e-3] * 4  # psi_k's own alpha
     rows = (Path(cfg.run_dir) / "metrics" / "adversarial" / "metrics.csv").read_text().splitlines()
     header = rows[0].split(",")
     share = [i for i, name in enumerate(header) if name.endswith("/bootstrap_share")]
