@@ -253,7 +253,7 @@ class ReproduceSettings:
     table3_K: list[int] = field(default_factory=lambda: [3, 4, 5])  # Table 3's columns
     fixed_types_c: list[float] = field(default_factory=lambda: [0.0, 0.01, 0.05, 0.1])  # Table 1's Fixed Types
     bootstrap_reps: int = 2000  # rliable's stratified bootstrap resamples
-    dry_run: bool = False  # print the plan (steps, cached or to run) and stop
+    dry_run: bool = False  # print the plan (steps, cached or to run), refresh a partial run's README.md, and stop
     publish: str | None = None  # a directory (e.g. results/mpe_spread) that receives the tables and README.md
 
 

@@ -51,12 +51,13 @@ def stamp() -> dict[str, str]:
 
 
 def write_readme(root: Path, command: Sequence[str], rows: Sequence[dict[str, Any]], tables: dict[str, list[str]],
-                 wall_s: float, caption: str) -> Path:
+                 wall_s: float, caption: str, pending: Sequence[str] = ()) -> Path:
     """``README.md`` in ``root``: the command, this invocation's commit, machine and wall-clock, the tables, and
-    per step (from its ``done.json``) its wall-clock, commit and machine."""
+    per step (from its ``done.json``) its wall-clock, commit and machine. With ``pending`` (the steps still to run:
+    a dry run of an unfinished reproduction) it says so, and that no table is built yet."""
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# Reproduction",
+        "# Reproduction" + (" (in progress)" if pending else ""),
         "",
         "Written by `python -m batpal.reproduce` (not by hand). Command:",
         "",
@@ -64,12 +65,24 @@ def write_readme(root: Path, command: Sequence[str], rows: Sequence[dict[str, An
         "python -m batpal.reproduce " + " ".join(shlex.quote(c) for c in command),
         "```",
         "",
-        f"- tables built {now}, commit `{commit()}`, machine: {machine()}",
-        f"- this invocation's wall-clock: {wall_s:.0f} s (steps cached by earlier invocations not included)",
-        f"- tables: {', '.join(sorted(Path(p).name for paths in tables.values() for p in paths))}",
-        "",
-        caption,
-        "",
+    ]
+    if pending:
+        lines += [
+            f"- in progress: {len(rows)} of {len(rows) + len(pending)} steps done ({now}, commit `{commit()}`); "
+            "no table is built before every step is done. The same command resumes it; steps still to run: "
+            + ", ".join(pending),
+            "",
+        ]
+    else:
+        lines += [
+            f"- tables built {now}, commit `{commit()}`, machine: {machine()}",
+            f"- this invocation's wall-clock: {wall_s:.0f} s (steps cached by earlier invocations not included)",
+            f"- tables: {', '.join(sorted(Path(p).name for paths in tables.values() for p in paths))}",
+            "",
+            caption,
+            "",
+        ]
+    lines += [
         "| step | kind | wall-clock (s) | finished (UTC) | commit | machine |",
         "|---|---|---|---|---|---|",
     ]

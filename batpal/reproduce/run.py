@@ -52,6 +52,7 @@ def reproduce(cfg: DictConfig, command: Sequence[str], hydra_overrides: Sequence
     log.info("%d steps, %d cached, %d to run under %s", len(steps), len(steps) - len(todo), len(todo), root)
     if cfg.reproduce.dry_run:
         print(describe(steps, todo, root))
+        progress(root, [*command, *hydra_overrides], steps, todo)
         return {"steps": len(steps), "to_run": [s.key for s in todo]}
     waves = HydraWaves(root, hydra_overrides)
     for kind, group in schedule(steps, todo):
@@ -69,6 +70,17 @@ def reproduce(cfg: DictConfig, command: Sequence[str], hydra_overrides: Sequence
         entry["published"] = [str(p) for p in publish(root, Path(cfg.reproduce.publish), files)]
     Summary(root / "summary.json").write_stage("reproduce", entry)
     return entry
+
+
+def progress(root: Path, command: Sequence[str], steps: Sequence[Step], todo: Sequence[Step]) -> None:
+    """A dry run of an unfinished reproduction with steps done refreshes ``README.md`` with them (their wall-clock,
+    commit and machine) and the steps left, so a partial run dir, committed to resume in a later session, says where
+    it stands. A finished reproduction's README (with its tables) is left as it is."""
+    waiting = {s.key for s in todo}
+    done = [s for s in steps if s.key not in waiting]
+    if todo and done:
+        resume = [c for c in command if c.split("=", 1)[0].lstrip("+") != "reproduce.dry_run"]  # the command to run
+        write_readme(root, resume, step_rows(done, root), {}, 0.0, "", pending=[s.key for s in todo])
 
 
 def step_rows(steps: Sequence[Step], root: Path) -> list[dict[str, Any]]:

@@ -60,6 +60,9 @@ def reproduction(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     finally:
         killed = forks.wait(timeout=60)
     pi0, killed_tables = done_times(out), (out / "figure2.csv").exists()
+    dry = forks.run("batpal.reproduce", command(out, "reproduce.dry_run=true"), root / "dry.log", timeout=300)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    progress = (out / "README.md").read_text()  # the partial run's README, refreshed by the dry run
 
     resumed = forks.run("batpal.reproduce", command(out), root / "resumed.log", timeout=600)  # 2. resumes
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -70,6 +73,7 @@ def reproduction(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "pi0": pi0,
         "killed": killed,
         "killed_tables": killed_tables,
+        "progress": progress,
         "finished": done_times(out),
         "entry": entry,
     }
@@ -99,6 +103,9 @@ def test_figure2_through_joblib_resumes_after_a_kill_then_is_cached(reproduction
     said = again.stdout + again.stderr
     assert f"{STEPS} cached, 0 to run" in said and "launching" not in said  # no job launched, nothing rewritten
     assert done_times(out) == finished
+    readme = (out / "README.md").read_text()
+    dry = forks.run("batpal.reproduce", command(out, "reproduce.dry_run=true"), root / "dry_done.log")
+    assert dry.returncode == 0 and (out / "README.md").read_text() == readme  # a finished README stays as it is
 
     # 4. a cached step's config changed: refused
     changed = forks.run("batpal.reproduce", command(out, "adversarial.frames=1200"), root / "changed.log")
@@ -131,6 +138,17 @@ def test_table1_and_table3_at_tiny_scale(reproduction):
     ]
     assert all(r["paper"] == "" for r in table3)  # the paper has K = 3, 4, 5 only
     assert (out / "table1_stats.csv").is_file() and (out / "table3.png").is_file()
+
+
+@pytest.mark.slow  # reads the reproduction above
+def test_a_dry_run_of_a_partial_reproduction_says_in_its_readme_what_is_done_and_left(reproduction):
+    """What a partial run dir committed between sessions shows: its steps done (with their stamps), those left, and
+    the command that resumes it (without the dry run)."""
+    text, pi0 = reproduction["progress"], reproduction["pi0"]
+    assert text.startswith("# Reproduction (in progress)") and "dry_run" not in text
+    assert f"{len(pi0)} of {STEPS} steps done" in text and "no table is built" in text
+    assert "| seed0/pi0 | fit |" in text and "seed0/batpal" in text.split("steps still to run:")[1]
+    assert "tables built" not in text
 
 
 @pytest.mark.slow  # reads the reproduction above

@@ -69,3 +69,12 @@ def test_readme_gives_each_step_groups_share_and_the_span(tmp_path):
         < shares.index("| RL attacks | 500 | 21.7% |") < shares.index("| evaluations | 100 | 4.3% |")
     assert "exports" not in shares
     assert "From the first step's start to the last step's end: 2100 s (0.58 h)." in text  # 400 s to 2500 s
+
+
+def test_a_partial_readme_lists_the_steps_done_and_those_left_and_no_table(tmp_path):
+    rows = [{"step": "seed0/pi0", "kind": "fit", "finished": 1.8e9, "wall_s": 512.4, "commit": "a" * 40}]
+    text = write_readme(tmp_path, ["experiment=mpe_spread"], rows, {}, wall_s=0.0, caption="",
+                        pending=["seed0/calibrate", "seed0/batpal"]).read_text()
+    assert text.startswith("# Reproduction (in progress)")
+    assert "1 of 3 steps done" in text and "steps still to run: seed0/calibrate, seed0/batpal" in text
+    assert "| seed0/pi0 | fit | 512 |" in text and "tables built" not in text
