@@ -164,8 +164,14 @@ def run_group(kind: str, group: list[Step], root: Path, planned: dict, waves: Hy
         if step.share:
             share(run_dir, {name: root / f"seed{step.seed}" / name for name in step.share})
         jobs.append((step, [*overrides, *resume_keys(kind, run_dir)]))
-    if jobs:
+    if jobs:  # longest first: the wave's last job to start is a short one, so no core waits long for it
+        jobs.sort(key=lambda job: -budget_frames(planned[job[0].key][1]))
         waves.run(kind, jobs)
+
+
+def budget_frames(config: dict[str, Any]) -> int:
+    """A step's training frames (every ``<stage>.frames`` and ``attack.frames`` its config holds): its cost."""
+    return sum(int(v) for k, v in config.items() if k.endswith(".frames") and isinstance(v, int | float))
 
 
 def resume_keys(kind: str, run_dir: Path) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from batpal.config.schema import ReproduceSettings
 from batpal.reproduce.paper import paper_values
 from batpal.reproduce.plan import make_plan
-from batpal.reproduce.run import plan_configs, schedule
+from batpal.reproduce.run import plan_configs, run_group, schedule
 from tests.reproduce.conftest import TINY_REPRODUCE, hydra_reproduce
 
 ROOT = Path("/out")
@@ -156,3 +156,24 @@ def test_waves_count_only_the_steps_still_to_run():
     order = [s.key for _, wave in schedule(steps, seed0) for s in wave]  # nothing cached: inputs first
     for step in seed0:
         assert all(order.index(need) < order.index(step.key) for need in step.need_keys()), step.key
+
+
+def test_a_wave_starts_its_longest_jobs_first(tmp_path):
+    """DYN-2 (6M frames), ACT (4M), DYN-1 (2M), whatever order the command names them in: the wave's last job to
+    start is its shortest, so the other core waits at most that long for the next wave."""
+    command = [o for o in TINY_REPRODUCE if not o.startswith("attack.frames")]
+    command += ["seeds=[0]", "game.K=1", "reproduce.methods=[mappo]", "reproduce.attacks=[dyn1,act,dyn2]",
+                "reproduce.scale=0.001"]
+    with hydra_reproduce(*command, run_dir=tmp_path) as (cfg, cmd):
+        _, steps = make_plan(tmp_path, [0], cfg.reproduce, K=1)
+        planned = plan_configs(cfg, steps, tmp_path, cmd)
+    attacks = [step for step in steps if step.kind == "attack"]
+    assert [step.name for step in attacks] == ["attack_dyn1_vs_pi0", "attack_act_vs_pi0", "attack_dyn2_vs_pi0"]
+
+    class Waves:
+        def run(self, kind: str, jobs: list) -> None:
+            self.started = [step.name for step, _ in jobs]
+
+    waves = Waves()
+    run_group("attack", attacks, tmp_path, planned, waves)
+    assert waves.started == ["attack_dyn2_vs_pi0", "attack_act_vs_pi0", "attack_dyn1_vs_pi0"]
