@@ -17,6 +17,28 @@ from batpal.reproduce.configs import differences, digest
 
 STEP_FILE = "step.json"
 DONE_FILE = "done.json"
+ROOT = "<reproduction>"  # a path inside the reproduction's dir, as step.json keeps it: the dir may move
+
+
+def portable(value: Any, root: Path) -> Any:
+    """``value`` (a step's flat config) with every path inside ``root`` written from ``ROOT``, so that a run dir
+    committed to git or copied elsewhere still matches its command there."""
+    if isinstance(value, str):
+        return ROOT if value == str(root) else value.replace(f"{root}/", f"{ROOT}/")
+    if isinstance(value, list):
+        return [portable(v, root) for v in value]
+    if isinstance(value, dict):
+        return {k: portable(v, root) for k, v in value.items()}
+    return value
+
+
+def _root(run_dir: Path) -> Path:
+    return Path(run_dir).resolve().parent.parent  # run dirs are <root>/seed<k>/<name>
+
+
+def _saved_config(saved: dict[str, Any] | None, run_dir: Path) -> dict[str, Any] | None:
+    """step.json's config in portable form (one written before ``ROOT`` kept its paths absolute)."""
+    return None if saved is None else portable(saved["config"], _root(run_dir))
 
 
 class StaleStepError(ValueError):
@@ -37,17 +59,18 @@ def check(key: str, run_dir: Path, config: dict[str, Any], inputs: dict[str, str
     """True when the step is done with this config and these inputs; False when it has to run; raises when its run
     dir holds another config's step (done or not) or a result computed from other inputs."""
     saved, done = read(run_dir / STEP_FILE), read(run_dir / DONE_FILE)
-    if saved is not None:  # a step saved before a setting was added: compared without it (batpal.config.added)
-        config = older(saved["config"], config)
-    if saved is not None and saved["config"] != config:
+    stored, config = _saved_config(saved, run_dir), portable(config, _root(run_dir))
+    if stored is not None:  # a step saved before a setting was added: compared without it (batpal.config.added)
+        config = older(stored, config)
+    if stored is not None and stored != config:
         raise StaleStepError(
             f"step {key} in {run_dir} was run with another config than this command gives it; rerun with the "
             "same command, or remove that directory (or choose another run_dir) to recompute it. Differences "
-            "(cached -> now):\n  " + "\n  ".join(differences(saved["config"], config))
+            "(cached -> now):\n  " + "\n  ".join(differences(stored, config))
         )
     if done is None:
         return False
-    if saved is None or done.get("config") != digest(config):
+    if saved is None or done.get("config") != digest(saved["config"]):
         raise StaleStepError(f"step {key} in {run_dir} is marked done but its {STEP_FILE} is missing or another; "
                              "remove that directory to recompute it.")
     changed = [name for name, ident in inputs.items() if done["inputs"].get(name) != ident]
@@ -62,7 +85,7 @@ def check(key: str, run_dir: Path, config: dict[str, Any], inputs: dict[str, str
 def write_step(key: str, kind: str, run_dir: Path, config: dict[str, Any], inputs: dict[str, str | None]) -> None:
     """``step.json`` before the step runs: what it is, its config and the ids of the results it reads."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    payload = {"step": key, "kind": kind, "config": config, "inputs": inputs}
+    payload = {"step": key, "kind": kind, "config": portable(config, _root(run_dir)), "inputs": inputs}
     write_text_atomic(run_dir / STEP_FILE, json.dumps(payload, indent=1, sort_keys=True))
 
 
@@ -70,10 +93,11 @@ def expect(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     """``step.json`` of ``run_dir``, if ``config`` (what a job is about to run) is what it planned; raises else
     (e.g. the configs or the code's defaults were edited between planning and the job's start)."""
     saved = read(run_dir / STEP_FILE)
-    if saved is not None:
-        config = older(saved["config"], config)
-    if saved is None or saved["config"] != config:
-        found = "no step.json" if saved is None else "\n  ".join(differences(saved["config"], config))
+    stored, config = _saved_config(saved, run_dir), portable(config, _root(run_dir))
+    if stored is not None:
+        config = older(stored, config)
+    if saved is None or stored != config:
+        found = "no step.json" if saved is None else "\n  ".join(differences(stored, config))
         raise RuntimeError(f"the job in {run_dir} composed another config than its step planned: {found}")
     return saved
 

@@ -71,3 +71,41 @@ def test_a_step_saved_before_a_setting_was_added_matches_it_at_its_old_value(tmp
     now[METHOD.key][1]["game.sign_entropy"] = True
     with pytest.raises(StaleStepError, match="game.sign_entropy: '<absent>' -> True"):
         uncached([PI0, METHOD], tmp_path, now)
+
+
+ATTACK = Step(0, "attack_act_vs_batpal", "attack", needs=("batpal",))
+
+
+def test_a_run_dir_moved_elsewhere_keeps_its_steps_and_refuses_other_paths(tmp_path):
+    """A reproduction committed to git and cloned into another checkout (or copied): a step whose config names
+    paths inside its dir (an attack's defender) is still done there; a path outside it still counts."""
+    first, moved = tmp_path / "a" / "results" / "mpe", tmp_path / "b" / "results" / "mpe"
+    pi0_id = finish(first, PI0, {"pretrain.frames": 800})
+    method_id = finish(first, METHOD, {"game.K": 4}, {PI0.key: pi0_id})
+    finish(first, ATTACK, {"defender": str(first / "seed0" / "batpal"), "attack.frames": 400}, {METHOD.key: method_id})
+    saved = json.loads((ATTACK.run_dir(first) / "step.json").read_text())["config"]
+    assert saved["defender"] == "<reproduction>/seed0/batpal"
+    moved.parent.mkdir(parents=True)
+    first.rename(moved)
+
+    def plan(defender: str) -> dict:
+        return {**planned(), ATTACK.key: ([], {"defender": defender, "attack.frames": 400})}
+
+    steps = [PI0, METHOD, ATTACK]
+    assert uncached(steps, moved, plan(str(moved / "seed0" / "batpal"))) == []
+    with pytest.raises(StaleStepError, match="defender: '<reproduction>/seed0/batpal' -> '/elsewhere/batpal'"):
+        uncached(steps, moved, plan("/elsewhere/batpal"))
+    expect(ATTACK.run_dir(moved), {"defender": str(moved / "seed0" / "batpal"), "attack.frames": 400})
+
+
+def test_a_step_json_with_absolute_paths_still_matches_in_its_own_dir(tmp_path):
+    """step.json written before paths were kept relative (absolute paths inside the run dir): still done there."""
+    pi0_id = finish(tmp_path, PI0, {"pretrain.frames": 800})
+    method_id = finish(tmp_path, METHOD, {"game.K": 4}, {PI0.key: pi0_id})
+    config = {"defender": str(tmp_path.resolve() / "seed0" / "batpal")}
+    run_dir = ATTACK.run_dir(tmp_path)
+    run_dir.mkdir(parents=True)
+    (run_dir / "step.json").write_text(json.dumps({"step": ATTACK.key, "kind": "attack", "config": config,
+                                                   "inputs": {METHOD.key: method_id}}))
+    mark_done(run_dir, config)
+    assert check(ATTACK.key, run_dir, config, {METHOD.key: method_id})
