@@ -20,13 +20,15 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 README = "README.md"
+RESULTS = "results"  # committed reproductions (their README.md changes as steps finish): not the code's state
 
 
 def commit() -> str:
-    """The package's git commit (``+dirty`` when tracked files differ from it); ``unknown`` outside a checkout."""
+    """The package's git commit (``+dirty`` when tracked files outside ``results/`` differ from it); ``unknown``
+    outside a checkout."""
     try:
         head = _git("rev-parse", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no")
+        dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){RESULTS}")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")

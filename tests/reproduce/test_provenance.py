@@ -12,8 +12,8 @@ from batpal.reproduce.provenance import REPO, commit, machine, publish, stamp, w
 
 def test_commit_is_the_checkouts_head_and_says_when_tracked_files_differ():
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
-                           text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"],
+                           cwd=REPO, capture_output=True, text=True).stdout.strip()
     assert commit() == head + ("+dirty" if dirty else "")
     assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", commit())
 
@@ -78,3 +78,25 @@ def test_a_partial_readme_lists_the_steps_done_and_those_left_and_no_table(tmp_p
     assert text.startswith("# Reproduction (in progress)")
     assert "1 of 3 steps done" in text and "steps still to run: seed0/calibrate, seed0/batpal" in text
     assert "| seed0/pi0 | fit | 512 |" in text and "tables built" not in text
+
+
+def test_a_committed_reproduction_finishing_steps_does_not_make_the_code_dirty(tmp_path, monkeypatch):
+    """results/<experiment>/README.md changes as a committed reproduction's steps finish: the code's commit stays
+    clean; a changed file of the package does not."""
+    from batpal.reproduce import provenance
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "results" / "mpe").mkdir(parents=True)
+    (tmp_path / "results" / "mpe" / "README.md").write_text("1 of 9 steps done")
+    (tmp_path / "code.py").write_text("x = 1")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "start")
+    monkeypatch.setattr(provenance, "REPO", tmp_path)
+    (tmp_path / "results" / "mpe" / "README.md").write_text("2 of 9 steps done")
+    assert not commit().endswith("+dirty")
+    (tmp_path / "code.py").write_text("x = 2")
+    assert commit().endswith("+dirty")
