@@ -128,12 +128,17 @@ def test_the_default_reproduction_plans_and_validates_every_step(experiment, tmp
     assert planned["seed0/batpal"][1]["game.K"] == 4
 
 
+def attack_command(attacks: str) -> list[str]:
+    """MAPPO's pi0 and the RL attacks ``attacks`` at 0.001 of each kind's own budget (the tiny one removed)."""
+    command = [o for o in TINY_REPRODUCE if not o.startswith("attack.frames")]
+    return [*command, "seeds=[0]", "game.K=1", "reproduce.methods=[mappo]", f"reproduce.attacks=[{attacks}]",
+            "reproduce.scale=0.001"]
+
+
 def test_each_attack_kind_keeps_its_own_budget_scaled(tmp_path):
     """configs/attack/<kind>.yaml's ``frames`` (4M for ACT, 2M for DYN-1) reaches the kind's steps times the scale:
     a single reproduction budget passed to every attack step would overwrite it."""
-    command = [o for o in TINY_REPRODUCE if not o.startswith("attack.frames")]
-    command += ["seeds=[0]", "game.K=1", "reproduce.methods=[mappo]", "reproduce.attacks=[act,dyn1]",
-                "reproduce.scale=0.001"]
+    command = attack_command("act,dyn1")
     with hydra_reproduce(*command, run_dir=tmp_path) as (cfg, cmd):
         _, steps = make_plan(tmp_path, [0], cfg.reproduce, K=1)
         planned = plan_configs(cfg, steps, tmp_path, cmd)
@@ -161,9 +166,7 @@ def test_waves_count_only_the_steps_still_to_run():
 def test_a_wave_starts_its_longest_jobs_first(tmp_path):
     """DYN-2 (6M frames), ACT (4M), DYN-1 (2M), whatever order the command names them in: the wave's last job to
     start is its shortest, so the other core waits at most that long for the next wave."""
-    command = [o for o in TINY_REPRODUCE if not o.startswith("attack.frames")]
-    command += ["seeds=[0]", "game.K=1", "reproduce.methods=[mappo]", "reproduce.attacks=[dyn1,act,dyn2]",
-                "reproduce.scale=0.001"]
+    command = attack_command("dyn1,act,dyn2")
     with hydra_reproduce(*command, run_dir=tmp_path) as (cfg, cmd):
         _, steps = make_plan(tmp_path, [0], cfg.reproduce, K=1)
         planned = plan_configs(cfg, steps, tmp_path, cmd)
