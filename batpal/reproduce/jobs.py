@@ -1,9 +1,9 @@
 """What a launched job runs (in a joblib worker, a SLURM job or in-process): the entry point on its config, then
-``done.json`` in its run dir. A failure is logged with its traceback to the job's log file and re-raised."""
+``done.json`` in its run dir, with the step's wall-clock over every invocation that ran it (``StepClock``). A
+failure is logged with its traceback to the job's log file and re-raised."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from batpal.fit import fit
 from batpal.reproduce.cache import expect, mark_done
 from batpal.reproduce.configs import identity
 from batpal.reproduce.provenance import stamp
+from batpal.reproduce.stopwatch import StepClock
 from batpal.stages.attack import train_attack
 
 
@@ -25,9 +26,9 @@ def _run(kind: str, entry: Callable[[DictConfig], Any], cfg: DictConfig) -> str:
     # the step's log, <step>.log (Hydra's job name), with a failure's traceback
     with command_session(run_dir, kind, trains=kind != "evaluate"):
         expect(run_dir, config)  # before compute: the config the step was planned with
-        start = time.perf_counter()
-        entry(cfg)
-        return mark_done(run_dir, config, {"wall_s": round(time.perf_counter() - start, 2), **stamp()})
+        with StepClock(run_dir) as clock:
+            entry(cfg)
+        return mark_done(run_dir, config, {**clock.stamp(), **stamp()})
 
 
 def fit_job(cfg: DictConfig) -> str:

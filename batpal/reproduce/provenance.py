@@ -91,10 +91,15 @@ def write_readme(root: Path, command: Sequence[str], rows: Sequence[dict[str, An
     for row in rows:
         finished = datetime.datetime.fromtimestamp(row["finished"], datetime.UTC).strftime("%Y-%m-%d %H:%M")
         wall = f"{row['wall_s']:.0f}" if row.get("wall_s") is not None else "n/a"
+        wall += " *" if row.get("partial") else ""
         lines.append(f"| {row['step']} | {row['kind']} | {wall} | {finished} | `{str(row.get('commit', 'n/a'))[:12]}` "
                      f"| {row.get('machine', 'n/a')} |")
     total = sum(r["wall_s"] for r in rows if r.get("wall_s") is not None)
-    lines += ["", f"Sum of the steps' wall-clock: {total:.0f} s ({total / 3600:.2f} h).", "", *wall_clock_shares(rows)]
+    lines += ["", f"Sum of the steps' wall-clock: {total:.0f} s ({total / 3600:.2f} h)."]
+    if any(r.get("partial") for r in rows):
+        lines += ["", "\\* resumed before a step counted all its invocations: its training time over every "
+                  "invocation (its summary.json), without the earlier invocations' start-up and evaluation."]
+    lines += ["", *wall_clock_shares(rows)]
     path = root / README
     path.write_text("\n".join(lines))
     return path

@@ -33,6 +33,7 @@ from batpal.reproduce.results import read_evaluation, seed_cells
 from batpal.reproduce.share import share
 from batpal.reproduce.stats import aggregate, write_stats
 from batpal.reproduce.steps import CONFIG_NAMES, Step
+from batpal.reproduce.stopwatch import StepClock
 from batpal.reproduce.tables import summarise, write_table
 from batpal.reproduce.validate import validate_reproduce
 from batpal.summary import Summary
@@ -84,13 +85,35 @@ def progress(root: Path, command: Sequence[str], steps: Sequence[Step], todo: Se
 
 
 def step_rows(steps: Sequence[Step], root: Path) -> list[dict[str, Any]]:
-    """Per step, what its ``done.json`` says of where and how long it ran (steps done before stamps: n/a)."""
+    """Per step, what its ``done.json`` says of where and how long it ran (steps done before stamps: n/a).
+
+    A step finished before ``done.json`` counted every invocation (``StepClock``) recorded only its last one; when
+    its own stages' training time (summed over resumes by the module, in its ``summary.json``) is longer, the row
+    reports that instead and says so (``partial``: the earlier invocations' start-up and evaluation are missing)."""
     rows = []
     for step in steps:
         done = read(step.run_dir(root) / DONE_FILE) or {}
-        rows.append({"step": step.key, "kind": step.kind, "finished": done.get("finished", 0.0),
-                     **{k: done[k] for k in ("wall_s", "commit", "machine") if k in done}})
+        row = {"step": step.key, "kind": step.kind, "finished": done.get("finished", 0.0),
+               **{k: done[k] for k in ("wall_s", "commit", "machine") if k in done}}
+        trained = training_s(step, root)
+        if "wall_s" in row and "invocations" not in done and trained is not None and trained > row["wall_s"]:
+            row.update(wall_s=round(trained, 2), partial=True)
+        rows.append(row)
     return rows
+
+
+def training_s(step: Step, root: Path) -> float | None:
+    """Seconds the step's own stages trained (``summary.json``), without those of the steps it shares (pi0's
+    pretrain inside a method's summary); None without a summary."""
+    summary = read(step.run_dir(root) / "summary.json")
+    if summary is None:
+        return None
+    shared = set()
+    for name in step.share:
+        shared |= set(read(root / f"seed{step.seed}" / name / "summary.json") or {})
+    own = [float(v["wall_s"]) for k, v in summary.items()
+           if k not in shared and isinstance(v, dict) and isinstance(v.get("wall_s"), int | float)]
+    return sum(own) if own else None
 
 
 def plan_configs(cfg: DictConfig, steps: Sequence[Step], root: Path,
@@ -157,9 +180,9 @@ def run_group(kind: str, group: list[Step], root: Path, planned: dict, waves: Hy
         run_dir, (overrides, config) = step.run_dir(root), planned[step.key]
         write_step(step.key, kind, run_dir, config, {key: done_id(root / key) for key in step.need_keys()})
         if kind == "export":
-            start = time.perf_counter()
-            export_adversary(Path(config["source"]), int(config["net"]), run_dir)
-            mark_done(run_dir, config, {"wall_s": round(time.perf_counter() - start, 2), **stamp()})
+            with StepClock(run_dir) as clock:
+                export_adversary(Path(config["source"]), int(config["net"]), run_dir)
+            mark_done(run_dir, config, {**clock.stamp(), **stamp()})
             continue
         if step.share:
             share(run_dir, {name: root / f"seed{step.seed}" / name for name in step.share})
