@@ -53,10 +53,11 @@ def stamp() -> dict[str, str]:
 
 
 def write_readme(root: Path, command: Sequence[str], rows: Sequence[dict[str, Any]], tables: dict[str, list[str]],
-                 wall_s: float, caption: str, pending: Sequence[str] = ()) -> Path:
+                 wall_s: float, caption: str, pending: Sequence[str] = (), notes: Sequence[str] = ()) -> Path:
     """``README.md`` in ``root``: the command, this invocation's commit, machine and wall-clock, the tables, and
     per step (from its ``done.json``) its wall-clock, commit and machine. With ``pending`` (the steps still to run:
-    a dry run of an unfinished reproduction) it says so, and that no table is built yet."""
+    a dry run of an unfinished reproduction) it says so, and that no table is built yet; ``notes``: its lines on
+    the time left (``batpal.reproduce.estimate``)."""
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Reproduction" + (" (in progress)" if pending else ""),
@@ -73,6 +74,7 @@ def write_readme(root: Path, command: Sequence[str], rows: Sequence[dict[str, An
             f"- in progress: {len(rows)} of {len(rows) + len(pending)} steps done ({now}, commit `{commit()}`); "
             "no table is built before every step is done. The same command resumes it; steps still to run: "
             + ", ".join(pending),
+            *notes,
             "",
         ]
     else:

@@ -22,13 +22,14 @@ from batpal.envs.registry import check_env_name
 from batpal.reproduce.attack_curves import write_attack_curves
 from batpal.reproduce.cache import DONE_FILE, StaleStepError, check, done_id, mark_done, read, write_step
 from batpal.reproduce.configs import budgets, compose_step, forwarded, identity, step_overrides
+from batpal.reproduce.estimate import Cost, estimate
 from batpal.reproduce.export import export_adversary
 from batpal.reproduce.launch import HydraWaves
 from batpal.reproduce.layout import Table
 from batpal.reproduce.marl_eval_export import export_table
 from batpal.reproduce.paper import paper_values
 from batpal.reproduce.plan import make_plan
-from batpal.reproduce.provenance import publish, stamp, write_readme
+from batpal.reproduce.provenance import publish, stamp, step_group, write_readme
 from batpal.reproduce.results import read_evaluation, seed_cells
 from batpal.reproduce.share import share
 from batpal.reproduce.stats import aggregate, write_stats
@@ -53,7 +54,7 @@ def reproduce(cfg: DictConfig, command: Sequence[str], hydra_overrides: Sequence
     log.info("%d steps, %d cached, %d to run under %s", len(steps), len(steps) - len(todo), len(todo), root)
     if cfg.reproduce.dry_run:
         print(describe(steps, todo, root))
-        progress(root, [*command, *hydra_overrides], steps, todo)
+        progress(root, [*command, *hydra_overrides], steps, todo, planned)
         return {"steps": len(steps), "to_run": [s.key for s in todo]}
     waves = HydraWaves(root, hydra_overrides)
     for kind, group in schedule(steps, todo):
@@ -73,15 +74,30 @@ def reproduce(cfg: DictConfig, command: Sequence[str], hydra_overrides: Sequence
     return entry
 
 
-def progress(root: Path, command: Sequence[str], steps: Sequence[Step], todo: Sequence[Step]) -> None:
+def progress(root: Path, command: Sequence[str], steps: Sequence[Step], todo: Sequence[Step],
+             planned: dict[str, tuple[list[str], dict[str, Any]]]) -> None:
     """A dry run of an unfinished reproduction with steps done refreshes ``README.md`` with them (their wall-clock,
-    commit and machine) and the steps left, so a partial run dir, committed to resume in a later session, says where
-    it stands. A finished reproduction's README (with its tables) is left as it is."""
+    commit and machine), the steps left and an estimate of their time, so a partial run dir, committed to resume in
+    a later session, says where it stands. A finished reproduction's README (with its tables) is left as it is."""
     waiting = {s.key for s in todo}
     done = [s for s in steps if s.key not in waiting]
     if todo and done:
         resume = [c for c in command if c.split("=", 1)[0].lstrip("+") != "reproduce.dry_run"]  # the command to run
-        write_readme(root, resume, step_rows(done, root), {}, 0.0, "", pending=[s.key for s in todo])
+        rows = step_rows(done, root)
+        costs = [Cost(step_group(r), r["kind"], budget_frames(planned[r["step"]][1]), r.get("wall_s")) for r in rows]
+        left = [Cost(step_group({"step": s.key, "kind": s.kind}), s.kind, budget_frames(planned[s.key][1]))
+                for s in todo]
+        notes = estimate(costs, left).lines(parallel_jobs(command))
+        write_readme(root, resume, rows, {}, 0.0, "", pending=[s.key for s in todo], notes=notes)
+
+
+def parallel_jobs(command: Sequence[str]) -> int:
+    """The jobs the command runs at once (``hydra.launcher.n_jobs``; 1 when not given or not a count)."""
+    for item in command:
+        key, _, value = item.partition("=")
+        if key.lstrip("+") == "hydra.launcher.n_jobs" and value.strip().isdigit():
+            return max(1, int(value))
+    return 1
 
 
 def step_rows(steps: Sequence[Step], root: Path) -> list[dict[str, Any]]:

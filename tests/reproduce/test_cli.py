@@ -149,6 +149,7 @@ def test_a_dry_run_of_a_partial_reproduction_says_in_its_readme_what_is_done_and
     assert f"{len(pi0)} of {STEPS} steps done" in text and "no table is built" in text
     assert "| seed0/pi0 | fit |" in text and "seed0/batpal" in text.split("steps still to run:")[1]
     assert "tables built" not in text
+    assert "- estimated time left: " in text and "with 2 jobs at once" in text  # from the done steps' rates
 
 
 @pytest.mark.slow  # reads the reproduction above
