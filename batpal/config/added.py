@@ -13,6 +13,7 @@ ADDED: dict[str, Any] = {
     "game.sign_entropy": False,  # eq. 14's sign step without psi_k's entropy bonus, as before (issue 14)
     "game.v0_estimate": "bootstrap",  # eq. 13 with phi(0)'s bootstrap, as before (issue 14)
     "game.constrained_adversary_lr": None,  # psi_k at game.adversary_lr, as before (issue 14)
+    "env.detectability_unit": 1.0,  # attack.c in the env's own reward units, as before (issue 14: LBF sets its own)
 }
 
 

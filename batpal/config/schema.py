@@ -28,6 +28,10 @@ class EnvConfig:
     kwargs: dict[str, Any] = field(default_factory=dict)
     eval_envs: int | None = None  # envs of any evaluation's batch at most; None: num_envs
     max_processes: int | None = None  # num_envs and eval_envs at most (SMAC: StarCraft II processes); None: no cap
+    # what one nat of detectability costs an RL attack at attack.c = 1, in this env's reward: the c of DYN-1 / DYN-2
+    # were set on MPE-Spread (1.0); an env whose returns span another range scales them, so a nat costs the same
+    # share of the paper's normalised return (LBF: 0.34 / 142); only batpal.attack reads it
+    detectability_unit: float = 1.0
 
 
 @dataclass

@@ -35,7 +35,7 @@ from batpal.nn.activations import activation_class
 from batpal.nn.actor import actor_net
 from batpal.nn.optim import adam
 from batpal.objectives.critics import critic_loss, team_gae
-from batpal.objectives.detectability import adversary_reward, detectability
+from batpal.objectives.detectability import adversary_reward, check_detectability_unit, detectability
 
 
 def single_victim(defender: Defender) -> Defender:
@@ -57,18 +57,21 @@ class AttackModule(RolloutModule):
     stage_name = "attack"
 
     def __init__(
-        self, defender: str, attack: AttackStage, ppo: PPOConfig, model: ModelConfig, *, num_envs: int, seed: int
+        self, defender: str, attack: AttackStage, ppo: PPOConfig, model: ModelConfig, *, num_envs: int, seed: int,
+        detectability_unit: float = 1.0,
     ) -> None:
         kind, c, hidden, activation = attack.name, attack.c, model.hidden, model.activation
         check_kind(kind)
         if not c >= 0:
             raise ValueError(f"attack.c (the detectability weight) must be >= 0, got {c}.")
+        check_detectability_unit(detectability_unit)
         team = single_victim(load_defender(defender))
         env = EnvConfig(team.env_name, num_envs, team.max_episode_steps, dict(team.env_kwargs or {}))
         super().__init__(env, ppo.rollout_steps, attack.frames, attack.iters_per_epoch, seed)
-        self.ppo, self.c = ppo, float(c)
+        self.ppo, self.c = ppo, float(c) * float(detectability_unit)  # the weight in this env's reward units
         plain = {"defender": defender, "attack": asdict(attack), "ppo": asdict(ppo), "model": asdict(model)}
-        self.save_hyperparameters({**plain, "seed": seed})  # plain containers: checkpoints load with weights_only
+        # plain containers: checkpoints load with weights_only
+        self.save_hyperparameters({**plain, "seed": seed, "detectability_unit": float(detectability_unit)})
         self.defender = team  # not an nn.Module: its frozen networks are registered below
         self.dims, self.gamma, self.max_episode_steps = team.dims, team.gamma, team.max_episode_steps
         n, state_dim = self.dims["n_agents"], self.dims["state_dim"]

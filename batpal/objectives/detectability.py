@@ -8,10 +8,16 @@ under the run's frozen reference policy pi0, given the victim's own observation,
 
 i.e. how surprising the action is to a team that knows how its members normally act (pi0). It is 0 for an action
 pi0 takes surely and grows without bound for actions pi0 never takes; a victim that plays pi0 itself scores pi0's
-entropy on average. The adversary's reward is r_adv = -r_team - c * d_t, c >= 0 (c = 0: ACT, unconstrained).
+entropy on average. The adversary's reward is r_adv = -r_team - c * u * d_t, c >= 0 (c = 0: ACT, unconstrained),
+with u = ``env.detectability_unit``: the c of DYN-1 / DYN-2 were set in MPE-Spread's reward (u = 1), and u scales
+them to an env whose returns span another range, so that a nat of detectability costs the same share of the
+paper's normalised return there (LBF: u = 0.34 / 142, the ratio of the two ranges; without it DYN-2 on LBF paid
+more for deviating than the whole team return it could destroy, and stayed at pi0: 0.98 normalised).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from tensordict import TensorDictBase
@@ -23,6 +29,13 @@ AGENTS = "agents"
 def _reference_dist(reference: ProbabilisticActor, td: TensorDictBase) -> torch.distributions.Distribution:
     inputs = td.select((AGENTS, "observation"), (AGENTS, "action_mask"))  # pi0 writes its logits here, not in td
     return reference.get_dist(inputs)
+
+
+def check_detectability_unit(unit: float) -> None:
+    """A unit that is not a positive finite number is refused, naming the setting."""
+    if not (isinstance(unit, int | float) and math.isfinite(unit) and unit > 0):
+        raise ValueError(f"env.detectability_unit must be a positive number (reward per nat of detectability at "
+                         f"attack.c = 1; MPE-Spread 1.0), got {unit!r}.")
 
 
 @torch.no_grad()

@@ -33,13 +33,14 @@ RESERVED = ("seed", "seeds", "run_dir", "ckpt_path", "stages", "method", "algo",
 # not part of a step's identity: where it runs, how it resumes, what it logs (as for batpal.fit's resume); the
 # stages a step runs are part of it
 FREE = (*(key for key in RESUME_FREE if key != "stages"), "overwrite")
+ATTACK_ONLY = ("env.detectability_unit",)  # read by batpal.attack alone
 UNREAD = {  # the nodes a step's stage never reads (its inputs' own steps keep theirs)
-    "pretrain": ("calibrate", "adversarial", "game", "attack"),
-    "calibrate": ("pretrain", "adversarial"),
-    "adversarial": ("pretrain", "calibrate"),
-    "fit": (),
+    "pretrain": ("calibrate", "adversarial", "game", "attack", *ATTACK_ONLY),
+    "calibrate": ("pretrain", "adversarial", *ATTACK_ONLY),
+    "adversarial": ("pretrain", "calibrate", *ATTACK_ONLY),
+    "fit": ATTACK_ONLY,
     "attack": ("pretrain", "calibrate", "adversarial", "game"),
-    "evaluate": ("pretrain", "calibrate", "adversarial", "game", "ppo", "model", "trainer"),
+    "evaluate": ("pretrain", "calibrate", "adversarial", "game", "ppo", "model", "trainer", *ATTACK_ONLY),
 }
 _ABSENT = object()
 

@@ -27,6 +27,7 @@ from batpal.envs.registry import check_env_available
 from batpal.eval.attacked import evaluate_under_attack
 from batpal.eval.defenders import Defender, load_defender
 from batpal.modules.attack import AttackModule, single_victim
+from batpal.objectives.detectability import check_detectability_unit
 from batpal.resume import check_resume, launching_rank, new_run
 from batpal.stages.trainer import fit_stage
 from batpal.summary import Summary
@@ -39,6 +40,7 @@ def validate_attack(cfg: DictConfig) -> Defender:
     check_kind(str(cfg.attack.name))
     if not float(cfg.attack.c) >= 0:
         raise ValueError(f"attack.c (the detectability weight) must be >= 0, got {cfg.attack.c}.")
+    check_detectability_unit(cfg.env.detectability_unit)
     if int(cfg.attack.frames) < 1:
         raise ValueError(f"attack.frames must be >= 1, got {cfg.attack.frames}.")
     if OmegaConf.is_missing(cfg, "defender") or not cfg.defender:
@@ -75,6 +77,7 @@ def build_attack_module(cfg: DictConfig) -> AttackModule:
         model_config(cfg),
         num_envs=int(cfg.env.num_envs),
         seed=int(cfg.seed),
+        detectability_unit=float(cfg.env.detectability_unit),
     )
 
 
@@ -111,6 +114,7 @@ def train_attack(cfg: DictConfig) -> dict[str, Any] | None:
     figures = {
         "kind": str(a.name),
         "c": float(a.c),
+        "detectability_unit": float(cfg.env.detectability_unit),  # the reward's weight is c times this
         "defender": str(Path(cfg.defender).resolve()),
         "defender_name": defender.name,
         "frames": module.frames,

@@ -38,3 +38,18 @@ def test_adversary_reward_is_minus_team_reward_minus_c_detectability():
     r, d = torch.tensor([[-1.0], [-2.5], [0.5]]), torch.tensor([[0.5], [3.0], [0.0]])
     torch.testing.assert_close(adversary_reward(r, d, 0.3), torch.tensor([[0.85], [1.6], [-0.5]]))
     torch.testing.assert_close(adversary_reward(r, d, 0.0), -r)
+
+
+def test_lbfs_detectability_unit_is_the_ratio_of_the_papers_return_ranges():
+    """The c of DYN-1 / DYN-2 were set on MPE-Spread; on LBF a nat of detectability costs the same share of the
+    paper's normalised return (every LBF rule set: the bounds are the authors' env's)."""
+    from omegaconf import OmegaConf
+
+    from batpal.envs.registry import check_env_name
+    from tests.conftest import CONFIGS
+
+    (mpe_lo, mpe_hi), (lbf_lo, lbf_hi) = (check_env_name(n).return_bounds for n in ("mpe_spread", "lbf"))
+    for name in ("lbf", "lbf_released", "lbf_lbforaging"):
+        unit = OmegaConf.load(CONFIGS / "env" / f"{name}.yaml").detectability_unit
+        assert abs(unit / ((lbf_hi - lbf_lo) / (mpe_hi - mpe_lo)) - 1) < 1e-3, name
+    assert OmegaConf.load(CONFIGS / "env" / "mpe_spread.yaml").get("detectability_unit", 1.0) == 1.0

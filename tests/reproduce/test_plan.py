@@ -107,6 +107,27 @@ def test_step_configs_pass_the_command_on_but_keep_each_methods_settings(tmp_pat
     assert attack["defender"] == str(tmp_path / "seed3" / "batpal")
     evaluation = planned["seed3/eval_batpal"][1]
     assert evaluation["episodes"] == 1 and evaluation["defenders"] == [f"batpal={tmp_path / 'seed3' / 'batpal'}"]
+    # env.detectability_unit is an attack's alone: a fit or evaluation step cached before it existed stays valid
+    assert attack["env.detectability_unit"] == 1.0
+    assert not any("env.detectability_unit" in planned[key][1] for key in ("seed3/pi0", "seed3/batpal",
+                                                                           "seed3/eval_batpal"))
+
+
+def test_an_lbf_attack_cached_before_the_detectability_unit_is_refused_and_an_mpe_one_kept(tmp_path):
+    """LBF's DYN attacks weigh detectability 0.34 / 142 as much as before: a cached one no longer fits (its
+    difference named); an MPE one (unit 1.0, the old behaviour) still does."""
+    from batpal.reproduce.cache import StaleStepError, check, write_step
+
+    before = {"attack.c": 0.05, "attack.name": "dyn2", "env.name": "lbf"}
+    for name, unit, fits in (("lbf", 0.002394, False), ("mpe_spread", 1.0, True)):
+        run_dir = tmp_path / name / "seed0" / "attack_dyn2_vs_pi0"
+        write_step("seed0/attack_dyn2_vs_pi0", "attack", run_dir, {**before, "env.name": name}, {})
+        now = {**before, "env.name": name, "env.detectability_unit": unit}
+        if fits:
+            assert check("seed0/attack_dyn2_vs_pi0", run_dir, now, {}) is False  # not done, not refused
+        else:
+            with pytest.raises(StaleStepError, match=r"env.detectability_unit: <absent> -> 0.002394|detectability"):
+                check("seed0/attack_dyn2_vs_pi0", run_dir, now, {})
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)

@@ -111,6 +111,11 @@ def test_the_adversary_trains_on_minus_team_reward_minus_c_times_detectability(d
     c1 = cfg.attack.c
     assert c1 > 0
     torch.testing.assert_close(reward, -batch["next", "reward"] - c1 * by_hand.unsqueeze(-1))
+    # in another env's reward units (env.detectability_unit, LBF's 0.34 / 142): the weight is c1 times the unit
+    unit = "env.detectability_unit=0.25"
+    scaled = build_attack_module(attack_config("dyn1", defender_runs["game"], tmp_path / "u", unit))
+    _, reward_u = scaled.adversary_rewards(batch)
+    torch.testing.assert_close(reward_u, -batch["next", "reward"] - 0.25 * c1 * by_hand.unsqueeze(-1))
 
     # the adversary's action is the victim's executed one; the victim is drawn again after the reset at t = 50
     executed = action.gather(-1, victim.unsqueeze(-1)).squeeze(-1)
@@ -162,6 +167,13 @@ def test_unknown_attack_names_list_the_known_ones(defender_runs, tmp_path):
 def test_negative_detectability_weight_is_refused(defender_runs, tmp_path):
     with pytest.raises(ValueError, match=r"attack.c .* must be >= 0, got -0.5"):
         train_attack(attack_config("dyn1", defender_runs["mappo"], tmp_path / "run", "attack.c=-0.5"))
+    _no_compute(tmp_path / "run")
+
+
+@pytest.mark.parametrize("unit", ["0", "-1.0", "nan"])
+def test_a_detectability_unit_that_is_not_positive_is_refused(defender_runs, tmp_path, unit):
+    with pytest.raises(ValueError, match=r"env.detectability_unit must be a positive number"):
+        train_attack(attack_config("dyn1", defender_runs["mappo"], tmp_path / "run", f"env.detectability_unit={unit}"))
     _no_compute(tmp_path / "run")
 
 
